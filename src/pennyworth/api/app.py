@@ -1,0 +1,103 @@
+"""The FastAPI application: routes, error envelopes, the body-size limit, and service wiring.
+
+`create_app()` builds the same app for uvicorn (`pennyworth serve`, the Lambda Web Adapter) and for Mangum
+(`pennyworth.lambda_handler`). Heavy work — importing LiteLLM, loading the catalog — happens here, at init.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from pennyworth.api import health, openai_routes
+from pennyworth.api.dependencies import Services
+from pennyworth.api.errors import error_response, install_error_handlers
+from pennyworth.auth import Authenticator, StaticKeyAuthenticator
+from pennyworth.catalog import load_catalog
+from pennyworth.errors import PayloadTooLarge
+from pennyworth.llm import boundary
+from pennyworth.llm.service import LLMService
+from pennyworth.settings import Settings, get_settings
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class BodySizeLimit:
+    """Refuse request bodies over `limit` bytes with a 413 — by Content-Length, or while reading a chunked body."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    def _error(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"Request body is larger than the gateway's limit of {self.limit} bytes.")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await _send_error(send, self._error())
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise self._error()  # rendered by the GatewayError handler
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+async def _send_error(send: Send, error: PayloadTooLarge) -> None:
+    response = error_response(error)
+    await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+def default_authenticator(settings: Settings) -> Authenticator:
+    keys = settings.api_keys.get_secret_value() if settings.api_keys else ""
+    return StaticKeyAuthenticator.from_setting(keys)
+
+
+def build_services(settings: Settings, authenticator: Authenticator | None = None) -> Services:
+    return Services(
+        settings=settings,
+        catalog=load_catalog(settings, raw_id_lookup=boundary.bedrock_model_kind),
+        authenticator=authenticator or default_authenticator(settings),
+        llm=LLMService(settings),
+    )
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    wired = services or build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        await wired.llm.aclose()
+
+    app = FastAPI(
+        title="pennyworth",
+        version="0.1.0",
+        summary="OpenAI-compatible gateway to Amazon Bedrock.",
+        lifespan=lifespan,
+    )
+    app.state.services = wired
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(openai_routes.router)
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    return app

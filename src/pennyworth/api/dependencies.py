@@ -1,0 +1,34 @@
+"""What a route handler needs, wired once per app: settings, catalog, authenticator, LLM service.
+
+`caller` is the FastAPI dependency that authenticates a request and leaves the key's identity on
+`request.state.identity` for limits and usage to hang on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from pennyworth.auth import Authenticator, KeyIdentity, extract_api_key
+from pennyworth.catalog import Catalog
+from pennyworth.llm.service import LLMService
+from pennyworth.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    catalog: Catalog
+    authenticator: Authenticator
+    llm: LLMService
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+async def caller(request: Request) -> KeyIdentity:
+    identity = await services(request).authenticator.authenticate(extract_api_key(request.headers))
+    request.state.identity = identity
+    return identity

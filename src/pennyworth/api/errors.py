@@ -1,0 +1,86 @@
+"""Errors on the wire: OpenAI's envelope `{"error": {"message", "type", "param", "code"}}` for every failure.
+
+Exception handlers turn our `GatewayError`s, FastAPI's validation errors, unknown routes and anything
+unexpected into that envelope with the right status — never a stack trace or an HTML page.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from pennyworth.errors import GatewayError
+
+logger = logging.getLogger("pennyworth.api")
+
+
+def error_body(error: GatewayError) -> dict[str, Any]:
+    return {"error": {"message": error.message, "type": error.type, "param": error.param, "code": error.code}}
+
+
+def error_response(error: GatewayError) -> Response:
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
+    return Response(
+        orjson.dumps(error_body(error)), status_code=error.status, media_type="application/json", headers=headers
+    )
+
+
+def _envelope(status: int, message: str, type_: str, code: str | None, param: str | None = None) -> Response:
+    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def _param_path(loc: tuple[Any, ...]) -> str:
+    """FastAPI's error location → a dotted parameter path such as `messages.0.content`."""
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    # Drop discriminated-union branch names (e.g. 'user', 'function-after[...]') pydantic inserts.
+    cleaned = [p for p in parts if not p.startswith(("function-", "union[", "literal[")) and "[" not in p]
+    return ".".join(cleaned)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
+    if first.get("type") == "json_invalid":
+        return _envelope(400, "We could not parse the JSON body of your request.", "invalid_request_error", None)
+    param = _param_path(tuple(first.get("loc", ())))
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    if first.get("type") == "missing":
+        text = f"Missing required parameter: '{param}'."
+    else:
+        text = f"Invalid value for '{param}': {message}." if param else f"Invalid request: {message}."
+    if len(errors) > 1:
+        text += f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} in this request.)"
+    return _envelope(400, text, "invalid_request_error", "invalid_value" if param else None, param or None)
+
+
+async def _gateway_error(request: Request, exc: GatewayError) -> Response:
+    return error_response(exc)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    if exc.status_code == 404:
+        message = f"Unknown request URL: {request.method} {request.url.path}."
+        return _envelope(404, message, "invalid_request_error", "unknown_url")
+    if exc.status_code == 405:
+        message = f"Method {request.method} is not allowed on {request.url.path}."
+        return _envelope(405, message, "invalid_request_error", "method_not_allowed")
+    return _envelope(exc.status_code, str(exc.detail), "invalid_request_error", None)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _envelope(500, "The gateway hit an internal error. It has been logged.", "api_error", "internal_error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(GatewayError, _gateway_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)

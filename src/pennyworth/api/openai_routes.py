@@ -1,0 +1,178 @@
+"""OpenAI-compatible routes: `/v1/chat/completions`, `/v1/embeddings`, `/v1/models`.
+
+Each handler validates the OpenAI shape, resolves the model through the catalog, checks the caller may use
+it, hands a provider-neutral call to the LLM service and renders the answer in OpenAI's shape.
+"""
+
+from __future__ import annotations
+
+import re
+from fnmatch import fnmatchcase
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+from starlette.responses import Response
+
+from pennyworth.api.dependencies import Services, caller, services
+from pennyworth.api.openai_render import chat_completion, embedding_response, sse_chat_stream
+from pennyworth.api.openai_schemas import (
+    ChatCompletion,
+    ChatCompletionRequest,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    ErrorResponse,
+    ModelList,
+    ModelObject,
+)
+from pennyworth.auth import KeyIdentity
+from pennyworth.catalog import ModelRoute
+from pennyworth.errors import InvalidRequest, ModelNotFound, PermissionDenied
+from pennyworth.llm.types import ChatCall, EmbeddingCall
+
+router = APIRouter(prefix="/v1", tags=["OpenAI"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 413, 429, 502, 503, 504)
+}
+_DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|jpg|gif|webp);base64,")
+_CATALOG_CREATED = 1_735_689_600  # 2025-01-01: a fixed `created` for catalog entries
+
+
+def _json(body: dict[str, Any]) -> Response:
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+def _allowed(identity: KeyIdentity, name: str) -> bool:
+    return not identity.allowed_models or any(fnmatchcase(name, pattern) for pattern in identity.allowed_models)
+
+
+def _route_for(svc: Services, identity: KeyIdentity, model: str, kind: str) -> ModelRoute:
+    route = svc.catalog.resolve(model, kind)  # type: ignore[arg-type]
+    if not _allowed(identity, route.name):
+        raise PermissionDenied(f"This API key is not allowed to use the model '{model}'.", param="model")
+    return route
+
+
+def _check_images(body: ChatCompletionRequest, allow_remote: bool) -> None:
+    for m_index, message in enumerate(body.messages):
+        if message.role != "user" or isinstance(message.content, str):
+            continue
+        for p_index, part in enumerate(message.content):
+            if part.type != "image_url":
+                continue
+            url = part.image_url.url
+            param = f"messages.{m_index}.content.{p_index}.image_url.url"
+            if url.startswith(("http://", "https://")):
+                if not allow_remote:
+                    raise InvalidRequest(
+                        "Remote image URLs are not fetched by this gateway. Send the image inline as a "
+                        "'data:image/<png|jpeg|gif|webp>;base64,...' URI.",
+                        param=param,
+                        code="remote_image_url_disabled",
+                    )
+            elif not _DATA_IMAGE.match(url):
+                raise InvalidRequest(
+                    "Images must be 'data:image/<png|jpeg|gif|webp>;base64,...' URIs.", param=param
+                )
+
+
+def _check_capabilities(body: ChatCompletionRequest, route: ModelRoute) -> None:
+    if not route.capabilities:  # raw ids carry no capability list: let Bedrock judge
+        return
+    needs = {
+        "tools": bool(body.tools),
+        "reasoning": body.reasoning_effort is not None,
+        "vision": any(
+            m.role == "user" and not isinstance(m.content, str) and any(p.type == "image_url" for p in m.content)
+            for m in body.messages
+        ),
+    }
+    param = {"tools": "tools", "reasoning": "reasoning_effort", "vision": "messages"}
+    for capability, needed in needs.items():
+        if needed and capability not in route.capabilities:
+            raise InvalidRequest(
+                f"The model '{route.name}' does not support {capability}.", param=param[capability]
+            )
+
+
+def _chat_call(body: ChatCompletionRequest, route: ModelRoute) -> ChatCall:
+    messages = []
+    for message in body.messages:
+        item = message.model_dump(exclude_none=True)
+        if item["role"] == "developer":  # Bedrock knows one system role
+            item["role"] = "system"
+        messages.append(item)
+    params = body.model_dump(
+        exclude_none=True, by_alias=True, exclude={"model", "messages", "stream", "stream_options", "n"}
+    )
+    if params.get("tool_choice") == "none":  # Bedrock has no "none": offer no tools instead
+        params.pop("tool_choice")
+        if not any(m.get("tool_calls") or m["role"] == "tool" for m in messages):
+            params.pop("tools", None)
+    if params.get("reasoning_effort") == "minimal":
+        params["reasoning_effort"] = "low"
+    return ChatCall(route=route, messages=messages, params=params)
+
+
+@router.post(
+    "/chat/completions",
+    response_model=None,
+    responses={200: {"model": ChatCompletion, "description": "A completion, or an SSE stream of chunks."}, **_ERRORS},
+)
+async def chat_completions(
+    body: ChatCompletionRequest,
+    identity: KeyIdentity = Depends(caller),
+    svc: Services = Depends(services),
+) -> Response:
+    """Create a chat completion (OpenAI's API), streamed with `stream: true`."""
+    route = _route_for(svc, identity, body.model, "chat")
+    _check_images(body, svc.settings.allow_remote_images)
+    _check_capabilities(body, route)
+    call = _chat_call(body, route)
+    if not body.stream:
+        return _json(chat_completion(await svc.llm.chat(call), body.model))
+    stream = await svc.llm.open_chat_stream(call)
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    chunks = sse_chat_stream(
+        stream, model=body.model, include_usage=include_usage, keepalive=svc.settings.stream_keepalive_seconds
+    )
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
+
+
+@router.post("/embeddings", response_model=None, responses={200: {"model": EmbeddingResponse}, **_ERRORS})
+async def embeddings(
+    body: EmbeddingRequest,
+    identity: KeyIdentity = Depends(caller),
+    svc: Services = Depends(services),
+) -> Response:
+    """Create embeddings (OpenAI's API); `base64` is the little-endian float32 encoding of the same vectors."""
+    route = _route_for(svc, identity, body.model, "embedding")
+    if body.dimensions is not None and "dimensions" not in route.capabilities:
+        raise InvalidRequest(f"The model '{body.model}' does not support 'dimensions'.", param="dimensions")
+    inputs = [body.input] if isinstance(body.input, str) else list(body.input)
+    result = await svc.llm.embed(EmbeddingCall(route=route, inputs=inputs, dimensions=body.dimensions))
+    return _json(embedding_response(result, body.model, body.encoding_format))
+
+
+def _model_object(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": _CATALOG_CREATED, "owned_by": "pennyworth"}
+
+
+@router.get("/models", response_model=ModelList, responses=_ERRORS)
+async def list_models(identity: KeyIdentity = Depends(caller), svc: Services = Depends(services)) -> Response:
+    """The models this key may use."""
+    names = [name for name in svc.catalog.public_names() if _allowed(identity, name)]
+    return _json({"object": "list", "data": [_model_object(name) for name in names]})
+
+
+@router.get("/models/{model_id:path}", response_model=ModelObject, responses=_ERRORS)
+async def get_model(
+    model_id: str, request: Request, identity: KeyIdentity = Depends(caller), svc: Services = Depends(services)
+) -> Response:
+    """One model of the catalog."""
+    if model_id not in svc.catalog.public_names() or not _allowed(identity, model_id):
+        raise ModelNotFound(f"The model '{model_id}' does not exist or you do not have access to it.", param="model")
+    return _json(_model_object(model_id))

@@ -1,0 +1,152 @@
+"""The model catalog: which public model names exist and where each one routes.
+
+Loaded once from `models.yaml` (shipped in the package, or the file named by `PENNYWORTH_MODELS_FILE`).
+Resolves a name a client sent — a catalog name, an alias such as `gpt-4o`, or (when allowed) a raw Bedrock
+model / inference-profile id — to a `ModelRoute`. Unknown names raise `ModelNotFound`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pennyworth.errors import InvalidRequest, ModelNotFound
+from pennyworth.settings import Settings
+
+ModelKind = Literal["chat", "embedding"]
+Capability = Literal["tools", "vision", "reasoning", "json_schema", "prompt_cache", "dimensions"]
+# Given a raw provider id, the kind the price map records for it (None when the id is unknown there).
+RawIdLookup = Callable[[str], ModelKind | None]
+
+
+class CatalogEntry(BaseModel):
+    """One `models:` item of models.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    kind: ModelKind
+    provider: str = "bedrock"
+    model_id: str = Field(min_length=1)
+    capabilities: frozenset[Capability] = frozenset()
+    api_key_secret_arn: str | None = None
+    api_base: str | None = None
+    input_cost_per_token: float | None = Field(default=None, ge=0)
+    output_cost_per_token: float | None = Field(default=None, ge=0)
+    deprecated: str | None = None
+
+
+class CatalogFile(BaseModel):
+    """The whole of models.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    allow_raw_model_ids: bool = False
+    models: list[CatalogEntry]
+    aliases: dict[str, str] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelRoute:
+    """Where a request for `name` goes."""
+
+    name: str
+    kind: ModelKind
+    provider: str
+    model_id: str
+    capabilities: frozenset[str] = field(default_factory=frozenset)
+    api_key_secret_arn: str | None = None
+    api_base: str | None = None
+    input_cost_per_token: float | None = None
+    output_cost_per_token: float | None = None
+
+    @classmethod
+    def from_entry(cls, entry: CatalogEntry, public_name: str | None = None) -> ModelRoute:
+        return cls(
+            name=public_name or entry.name,
+            kind=entry.kind,
+            provider=entry.provider,
+            model_id=entry.model_id,
+            capabilities=frozenset(entry.capabilities),
+            api_key_secret_arn=entry.api_key_secret_arn,
+            api_base=entry.api_base,
+            input_cost_per_token=entry.input_cost_per_token,
+            output_cost_per_token=entry.output_cost_per_token,
+        )
+
+
+class Catalog:
+    """Name → route lookups over a loaded models.yaml."""
+
+    def __init__(self, spec: CatalogFile, defaults: dict[str, str], raw_id_lookup: RawIdLookup | None) -> None:
+        self._entries = {entry.name: entry for entry in spec.models}
+        if len(self._entries) != len(spec.models):
+            raise ValueError("models.yaml: duplicate model names")
+        self._aliases = {alias: self._alias_target(target, defaults) for alias, target in spec.aliases.items()}
+        self._raw_id_lookup = raw_id_lookup if spec.allow_raw_model_ids else None
+
+    def _alias_target(self, target: str, defaults: dict[str, str]) -> str:
+        if target.startswith("default:"):
+            target = defaults[target.removeprefix("default:")]
+        if target not in self._entries:
+            raise ValueError(f"models.yaml: alias target {target!r} is not a catalog model")
+        return target
+
+    @property
+    def entries(self) -> Iterable[CatalogEntry]:
+        return self._entries.values()
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        return dict(self._aliases)
+
+    def public_names(self) -> list[str]:
+        """Every name `/v1/models` shows: catalog names, then aliases."""
+        return [*self._entries, *self._aliases]
+
+    def resolve(self, name: str, kind: ModelKind | None = None) -> ModelRoute:
+        """The route for `name`; raises ModelNotFound, or InvalidRequest when the kind does not fit."""
+        route = self._lookup(name)
+        if route is None:
+            raise ModelNotFound(f"The model '{name}' does not exist or you do not have access to it.", param="model")
+        if kind is not None and route.kind != kind:
+            raise InvalidRequest(
+                f"The model '{name}' is a {route.kind} model and cannot be used for {kind}.", param="model"
+            )
+        return route
+
+    def _lookup(self, name: str) -> ModelRoute | None:
+        if name in self._entries:
+            return ModelRoute.from_entry(self._entries[name])
+        if name in self._aliases:
+            return ModelRoute.from_entry(self._entries[self._aliases[name]], public_name=name)
+        if self._raw_id_lookup is not None:
+            kind = self._raw_id_lookup(name)
+            if kind is not None:
+                return ModelRoute(name=name, kind=kind, provider="bedrock", model_id=name)
+        return None
+
+
+def read_catalog_file(path: Path | None) -> CatalogFile:
+    """Parse and validate models.yaml (the packaged one when `path` is None)."""
+    text = path.read_text() if path else resources.files("pennyworth").joinpath("models.yaml").read_text()
+    try:
+        return CatalogFile.model_validate(yaml.safe_load(text))
+    except ValidationError as exc:
+        raise ValueError(f"models.yaml is invalid: {exc}") from exc
+
+
+def load_catalog(settings: Settings, raw_id_lookup: RawIdLookup | None = None) -> Catalog:
+    """The catalog the settings ask for."""
+    defaults = {
+        "chat": settings.default_chat_model,
+        "fast_chat": settings.default_fast_chat_model,
+        "embedding": settings.default_embedding_model,
+    }
+    return Catalog(read_catalog_file(settings.models_file), defaults, raw_id_lookup)

@@ -1,0 +1,123 @@
+"""The LLM service: one call in, one answer (or stream) out, whatever the provider.
+
+Routes Bedrock calls through LiteLLM's request translation and our lean wire (`bedrock`, `converse`), and any
+other provider through LiteLLM's own client with a key from Secrets Manager. The HTTP layers only see
+`ChatResult`, `ChatStream` and `EmbeddingResult`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from pennyworth.errors import UpstreamError
+from pennyworth.llm import boundary
+from pennyworth.llm.bedrock import BedrockRuntime, EventStream
+from pennyworth.llm.converse import StreamTranslator, result_from_converse
+from pennyworth.llm.types import ChatCall, ChatResult, EmbeddingCall, EmbeddingResult, StreamEvent
+from pennyworth.secrets import SecretStore
+from pennyworth.settings import Settings
+
+_EMBED_CONCURRENCY = 8
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def as_float32(values: list[float]) -> list[float]:
+    """Round to float32, the precision OpenAI's `base64` encoding carries, so both encodings agree exactly."""
+    return list(struct.unpack(f"<{len(values)}f", struct.pack(f"<{len(values)}f", *values)))
+
+
+class ChatStream:
+    """An upstream stream that has started: iterate `events()`, and always `aclose()`."""
+
+    def __init__(self, events: AsyncIterator[StreamEvent], close: Callable[[], Awaitable[None]]) -> None:
+        self._events = events
+        self._close = close
+
+    def events(self) -> AsyncIterator[StreamEvent]:
+        return self._events
+
+    async def aclose(self) -> None:
+        await self._close()
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def _bedrock_events(stream: EventStream, translator: StreamTranslator) -> AsyncIterator[StreamEvent]:
+    translate = translator.translate
+    async for event_type, payload in stream.events():
+        event = translate(event_type, payload)
+        if event is not None:
+            yield event
+
+
+class LLMService:
+    def __init__(self, settings: Settings, runtime: BedrockRuntime | None = None) -> None:
+        self.runtime = runtime or BedrockRuntime(settings)
+        self._secrets = SecretStore(settings)
+
+    async def chat(self, call: ChatCall) -> ChatResult:
+        if call.route.provider != "bedrock":
+            return await boundary.complete_via_litellm(call, await self._provider_key(call))
+        request = boundary.translate_chat(call)
+        body = await self.runtime.converse(call.route.model_id, orjson.dumps(request.body))
+        return result_from_converse(body, json_mode=request.json_mode, dumps=_json_text)
+
+    async def open_chat_stream(self, call: ChatCall) -> ChatStream:
+        """Start the upstream stream; errors Bedrock reports before the first event raise here."""
+        if call.route.provider != "bedrock":
+            events = boundary.stream_via_litellm(call, await self._provider_key(call))
+            return ChatStream(events, _nothing)
+        request = boundary.translate_chat(call)
+        stream = await self.runtime.converse_stream(call.route.model_id, orjson.dumps(request.body))
+        return ChatStream(_bedrock_events(stream, StreamTranslator(json_mode=request.json_mode)), stream.aclose)
+
+    async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
+        bodies = boundary.translate_embedding(call.route, call.inputs, call.dimensions)
+        limit = asyncio.Semaphore(_EMBED_CONCURRENCY)
+
+        async def invoke(body: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+            async with limit:
+                return await self.runtime.invoke(call.route.model_id, orjson.dumps(body))
+
+        answers = await asyncio.gather(*(invoke(body) for body in bodies))
+        vectors: list[list[float]] = []
+        tokens = 0
+        for body, header_tokens in answers:
+            found = _vectors_from(body)
+            vectors.extend(as_float32(v) for v in found)
+            tokens += int(body.get("inputTextTokenCount") or header_tokens or 0)
+        if len(vectors) != len(call.inputs):
+            raise UpstreamError(f"Bedrock returned {len(vectors)} embeddings for {len(call.inputs)} inputs.")
+        return EmbeddingResult(vectors=vectors, prompt_tokens=tokens)
+
+    async def _provider_key(self, call: ChatCall) -> str | None:
+        arn = call.route.api_key_secret_arn
+        return await self._secrets.api_key(arn) if arn else None
+
+    async def aclose(self) -> None:
+        await self.runtime.aclose()
+
+
+def _vectors_from(body: dict[str, Any]) -> list[list[float]]:
+    """Titan's `embedding` (or `embeddingsByType.float`), or Cohere's `embeddings` (list, or by type)."""
+    if "embedding" in body:
+        return [body["embedding"]]
+    by_type = body.get("embeddingsByType")
+    if isinstance(by_type, dict) and "float" in by_type:
+        return [by_type["float"]]
+    embeddings = body.get("embeddings")
+    if isinstance(embeddings, dict):
+        embeddings = embeddings.get("float")
+    if isinstance(embeddings, list):
+        return embeddings
+    raise UpstreamError("Bedrock's embedding response had no vectors.")

@@ -1,0 +1,108 @@
+"""Provider-neutral request and result types that cross the LLM boundary.
+
+The HTTP layers build a `ChatCall` / `EmbeddingCall`; the boundary answers with a `ChatResult`, a stream of
+`StreamEvent`s, or an `EmbeddingResult`. Nothing here knows about LiteLLM, Bedrock wire shapes or any HTTP
+API's envelope, so the OpenAI and Anthropic routes can both render the same results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pennyworth.catalog import ModelRoute
+
+
+@dataclass(slots=True)
+class Usage:
+    """Token counts as the provider reported them. `prompt_tokens` includes cache reads and writes."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(slots=True)
+class ChatCall:
+    """A validated chat request in OpenAI's message and parameter vocabulary."""
+
+    route: ModelRoute
+    messages: list[dict[str, Any]]
+    params: dict[str, Any] = field(default_factory=dict)  # temperature, tools, response_format, ...
+
+
+@dataclass(slots=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text, as OpenAI carries it
+
+
+@dataclass(slots=True)
+class ChatResult:
+    """A whole (non-streamed) answer."""
+
+    text: str
+    reasoning: str | None
+    reasoning_signature: str | None
+    tool_calls: list[ToolCall]
+    stop_reason: str  # provider-neutral: end_turn, stop_sequence, max_tokens, tool_use, content_filter
+    usage: Usage
+
+
+# --- stream events: each is one thing the model did, in the order it did it ------------------------------
+
+
+@dataclass(slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(slots=True)
+class ReasoningDelta:
+    text: str = ""
+    signature: str | None = None
+
+
+@dataclass(slots=True)
+class ToolCallStart:
+    index: int  # 0-based position among this answer's tool calls
+    id: str
+    name: str
+
+
+@dataclass(slots=True)
+class ToolCallDelta:
+    index: int
+    arguments: str  # a fragment of the JSON arguments
+
+
+@dataclass(slots=True)
+class Finish:
+    stop_reason: str
+
+
+@dataclass(slots=True)
+class UsageReport:
+    usage: Usage
+
+
+StreamEvent = TextDelta | ReasoningDelta | ToolCallStart | ToolCallDelta | Finish | UsageReport
+
+
+@dataclass(slots=True)
+class EmbeddingCall:
+    route: ModelRoute
+    inputs: list[str]
+    dimensions: int | None = None
+
+
+@dataclass(slots=True)
+class EmbeddingResult:
+    vectors: list[list[float]]  # float32-exact values, one per input, in input order
+    prompt_tokens: int

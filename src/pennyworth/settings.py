@@ -1,0 +1,62 @@
+"""Typed settings: the one place that reads the process environment.
+
+Every knob the gateway has is a field here, read once from `PENNYWORTH_*` variables (plus the standard AWS
+ones, which keep their AWS names). Other modules receive a `Settings` object; none reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Gateway configuration, from the environment (prefix `PENNYWORTH_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="PENNYWORTH_", extra="ignore", frozen=True)
+
+    # --- AWS -------------------------------------------------------------------------------------------
+    aws_region: str = Field(
+        default="us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION")
+    )
+    bedrock_endpoint_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_BEDROCK_RUNTIME_ENDPOINT"),
+        description="Override of the Bedrock runtime endpoint (standard AWS variable, or LiteLLM's name).",
+    )
+
+    # --- model catalog ---------------------------------------------------------------------------------
+    models_file: Path | None = Field(
+        default=None, description="Path to a models.yaml replacing the one shipped in the package."
+    )
+    default_chat_model: str = "claude-sonnet-5-5"
+    default_fast_chat_model: str = "claude-haiku-5-5"
+    default_embedding_model: str = "titan-embed-text-v2"
+
+    # --- requests --------------------------------------------------------------------------------------
+    max_body_bytes: int = Field(default=6 * 1024 * 1024, gt=0)
+    allow_remote_images: bool = Field(
+        default=False, description="Let the model layer fetch http(s) image URLs (SSRF risk; off by default)."
+    )
+    upstream_timeout_seconds: float = Field(default=600.0, gt=0)
+    upstream_connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    stream_keepalive_seconds: float = Field(default=15.0, gt=0)
+
+    # --- auth (static key until the DynamoDB authenticator lands) --------------------------------------
+    api_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated static keys (dev only), each `key` or `key_id:key`.",
+    )
+
+    # --- logging ---------------------------------------------------------------------------------------
+    log_level: str = "INFO"
+    log_prompts: bool = Field(default=False, description="Opt-in: include prompt text in debug logs.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,270 @@
+"""A wire-level double of the Bedrock runtime API, served over real HTTP on loopback.
+
+Speaks Converse, ConverseStream (AWS event-stream binary frames) and InvokeModel (Titan v2 and Cohere
+embeddings); checks each request's SigV4 signature against the credentials it was given (or, without
+them, that a SigV4 `Authorization` header is present); answers errors the way Bedrock does
+(`x-amzn-ErrorType` header, JSON message). What it answers comes from `double_script`.
+
+Run it in-process (`BedrockDouble().start()`, for tests) or as its own process
+(`python -m pennyworth_dev.bedrock_double --port 8001`, for benchmarks and `make serve`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from pennyworth_dev import double_script as script
+from pennyworth_dev.eventstream import event_frame, exception_frame
+
+STATUS_BY_ERROR = {
+    "ThrottlingException": 429,
+    "ValidationException": 400,
+    "AccessDeniedException": 403,
+    "ResourceNotFoundException": 404,
+    "ServiceUnavailableException": 503,
+    "ModelErrorException": 424,
+    "ModelTimeoutException": 408,
+    "ModelNotReadyException": 429,
+    "InternalServerException": 500,
+    "ServiceQuotaExceededException": 400,
+}
+TEST_CREDENTIALS = ("AKIDPENNYWORTHDOUBLE", "double-secret-key-not-a-real-secret")
+
+
+class SignatureError(Exception):
+    pass
+
+
+def check_sigv4(method: str, path: str, headers: dict[str, str], body: bytes, secret_for: dict[str, str]) -> None:
+    """Recompute the request's SigV4 signature with the known secret; raise SignatureError on mismatch."""
+    authorization = headers.get("authorization", "")
+    if not authorization.startswith("AWS4-HMAC-SHA256 "):
+        raise SignatureError("Missing Authentication Token")
+    fields = dict(part.strip().split("=", 1) for part in authorization[len("AWS4-HMAC-SHA256 ") :].split(","))
+    access_key, date, region, service, _ = fields["Credential"].split("/")
+    if not secret_for:
+        return
+    if access_key not in secret_for:
+        raise SignatureError("The security token included in the request is invalid.")
+    signed = fields["SignedHeaders"].split(";")
+    request = AWSRequest(
+        method=method,
+        url=f"http://{headers['host']}{path}",
+        data=body,
+        headers={name: headers[name] for name in signed if name in headers},
+    )
+    request.context["timestamp"] = headers.get("x-amz-date", "")
+    signer = SigV4Auth(Credentials(access_key, secret_for[access_key], headers.get("x-amz-security-token")), service, region)
+    expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+    if expected != fields["Signature"]:
+        raise SignatureError("The request signature we calculated does not match the signature you provided.")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        return
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        try:
+            check_sigv4("POST", self.path, headers, raw, self.server.secrets)
+        except SignatureError as exc:
+            self._error("UnrecognizedClientException", str(exc), 403)
+            return
+        parts = self.path.split("/")
+        if len(parts) != 4 or parts[1] != "model":
+            self._error("UnknownOperationException", f"Unknown operation {self.path}", 404)
+            return
+        model_id, operation = unquote(parts[2]), parts[3]
+        try:
+            body = json.loads(raw)
+        except json.JSONDecodeError:
+            self._error("ValidationException", "Malformed request body", 400)
+            return
+        self.server.record(operation, model_id, body)
+        try:
+            if operation == "converse":
+                self._json(script.converse_response(script.converse_reply(body)))
+            elif operation == "converse-stream":
+                self._stream(script.converse_reply(body))
+            elif operation == "invoke":
+                answer, tokens = script.embedding_response(model_id, body)
+                self._json(answer, {"X-Amzn-Bedrock-Input-Token-Count": str(tokens)})
+            else:
+                self._error("UnknownOperationException", f"Unknown operation {operation}", 404)
+        except script.DoubleError as exc:
+            self._error(exc.name, exc.message, STATUS_BY_ERROR.get(exc.name, 400))
+
+    def _error(self, name: str, message: str, status: int) -> None:
+        payload = json.dumps({"message": message}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("x-amzn-ErrorType", f"{name}:http://internal.amazon.com/coral/com.amazon.bedrock/")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _json(self, answer: dict[str, Any], extra_headers: dict[str, str] | None = None) -> None:
+        payload = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        for name, value in (extra_headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def _stream(self, reply: script.Reply) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.amazon.eventstream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        first_delay = reply.number("first_token_delay")
+        chunk_delay = reply.number("chunk_delay")
+        error_after = int(reply.number("error_after", -1))
+        midstream = reply.directives.get("midstream_error")
+        sent = 0
+        try:
+            self._chunk(event_frame("messageStart", b'{"role":"assistant"}'))
+            if first_delay:
+                time.sleep(first_delay)
+            for event_type, payload in stream_events(reply):
+                if midstream and sent == max(error_after, 0):
+                    self._chunk(exception_frame(midstream, f"Injected {midstream} from the Bedrock double."))
+                    break
+                if sent and chunk_delay and event_type == "contentBlockDelta":
+                    time.sleep(chunk_delay)
+                self._chunk(event_frame(event_type, payload))
+                if event_type == "contentBlockDelta":
+                    sent += 1
+                    self.server.note_delta()
+            self._chunk(b"")
+        except (BrokenPipeError, ConnectionResetError):
+            self.server.note_disconnect()
+            self.close_connection = True
+
+
+def stream_events(reply: script.Reply):
+    """(event type, JSON payload) pairs for a reply, in ConverseStream order (messageStart excluded)."""
+    dumps = json.dumps
+    for index, block in enumerate(reply.blocks):
+        if block.kind == "toolUse":
+            start = {"toolUse": {"toolUseId": block.tool_id, "name": block.tool_name}}
+            yield "contentBlockStart", dumps({"contentBlockIndex": index, "start": start}).encode()
+            arguments = dumps(block.tool_input)
+            third = max(len(arguments) // 3, 1)
+            for piece in (arguments[i : i + third] for i in range(0, len(arguments), third)):
+                delta = {"contentBlockIndex": index, "delta": {"toolUse": {"input": piece}}}
+                yield "contentBlockDelta", dumps(delta).encode()
+        elif block.kind == "reasoning":
+            for word in _words(block.text):
+                delta = {"contentBlockIndex": index, "delta": {"reasoningContent": {"text": word}}}
+                yield "contentBlockDelta", dumps(delta).encode()
+            signature = {"contentBlockIndex": index, "delta": {"reasoningContent": {"signature": block.signature}}}
+            yield "contentBlockDelta", dumps(signature).encode()
+        else:
+            for word in _words(block.text):
+                yield "contentBlockDelta", dumps({"contentBlockIndex": index, "delta": {"text": word}}).encode()
+        yield "contentBlockStop", dumps({"contentBlockIndex": index}).encode()
+    yield "messageStop", dumps({"stopReason": reply.stop_reason}).encode()
+    metadata = {"usage": script.usage_of(reply), "metrics": {"latencyMs": 1}}
+    yield "metadata", dumps(metadata).encode()
+
+
+def _words(text: str) -> list[str]:
+    words = text.split(" ")
+    return [w + " " for w in words[:-1]] + [words[-1]] if text else []
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], secrets: dict[str, str]) -> None:
+        super().__init__(address, _Handler)
+        self.secrets = secrets
+        self.lock = threading.Lock()
+        self.requests: list[tuple[str, str, dict[str, Any]]] = []
+        self.deltas_sent = 0
+        self.disconnects = 0
+
+    def record(self, operation: str, model_id: str, body: dict[str, Any]) -> None:
+        with self.lock:
+            self.requests.append((operation, model_id, body))
+
+    def note_delta(self) -> None:
+        with self.lock:
+            self.deltas_sent += 1
+
+    def note_disconnect(self) -> None:
+        with self.lock:
+            self.disconnects += 1
+
+
+class BedrockDouble:
+    """The double on 127.0.0.1 in a background thread: `start()`, use `.url`, `stop()`."""
+
+    def __init__(self, port: int = 0, credentials: tuple[str, str] | None = TEST_CREDENTIALS) -> None:
+        secrets = {credentials[0]: credentials[1]} if credentials else {}
+        self._server = _Server(("127.0.0.1", port), secrets)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="bedrock-double", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def requests(self) -> list[tuple[str, str, dict[str, Any]]]:
+        with self._server.lock:
+            return list(self._server.requests)
+
+    @property
+    def deltas_sent(self) -> int:
+        return self._server.deltas_sent
+
+    def start(self) -> BedrockDouble:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> BedrockDouble:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the Bedrock runtime double on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=8001)
+    args = parser.parse_args()
+    double = BedrockDouble(port=args.port)
+    print(f"bedrock double listening on {double.url}", flush=True)
+    double._server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

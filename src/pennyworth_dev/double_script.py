@@ -1,0 +1,252 @@
+"""What the Bedrock double answers: deterministic replies derived from the request and its directives.
+
+A test steers the double by writing directives into the last user message (or an embedding input):
+`[[double:chunks=1000]]`, `[[double:error=ThrottlingException]]`, `[[double:first_token_delay=0.5]]`,
+`[[double:chunk_delay=0.01]]`, `[[double:midstream_error=modelStreamErrorException]]` (with
+`error_after=N` chunks), `[[double:cache_read=N]]`, `[[double:tools=2]]` (parallel calls), `[[double:tool]]`.
+Without directives the double answers like a small, polite model, follows Bedrock's validation rules that
+matter to a gateway (first message from the user, tool blocks need a toolConfig, image formats), honours
+`maxTokens` and `stopSequences`, calls tools when asked to, and thinks when thinking is enabled.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import math
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_DIRECTIVE = re.compile(r"\[\[double:([a-z_]+)(?:=([^\]]*))?\]\]")
+IMAGE_FORMATS = {"png", "jpeg", "gif", "webp"}
+
+
+class DoubleError(Exception):
+    """A Bedrock error the double answers with: the exception name and its message."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+        self.message = message
+
+
+@dataclass
+class Block:
+    kind: str  # text | toolUse | reasoning
+    text: str = ""
+    tool_id: str = ""
+    tool_name: str = ""
+    tool_input: dict[str, Any] = field(default_factory=dict)
+    signature: str = ""
+
+
+@dataclass
+class Reply:
+    blocks: list[Block]
+    stop_reason: str
+    input_tokens: int
+    output_tokens: int
+    cache_read: int = 0
+    directives: dict[str, str] = field(default_factory=dict)
+
+    def number(self, name: str, default: float = 0.0) -> float:
+        return float(self.directives.get(name, default))
+
+
+def directives_in(text: str) -> dict[str, str]:
+    return {key: (value if value is not None else "1") for key, value in _DIRECTIVE.findall(text)}
+
+
+def _texts(content: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for block in content:
+        if "text" in block:
+            out.append(block["text"])
+        elif "toolResult" in block:
+            out.extend(c.get("text", "") for c in block["toolResult"].get("content", []) if isinstance(c, dict))
+    return out
+
+
+def _count_words(text: str) -> int:
+    return len(text.split())
+
+
+def _validate(body: dict[str, Any]) -> None:
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise DoubleError("ValidationException", "The messages field must contain at least one message.")
+    if messages[0].get("role") != "user":
+        raise DoubleError("ValidationException", "A conversation must start with a user message.")
+    uses_tools = False
+    for message in messages:
+        for block in message.get("content", []):
+            uses_tools = uses_tools or "toolUse" in block or "toolResult" in block
+            image = block.get("image")
+            if image is not None:
+                if image.get("format") not in IMAGE_FORMATS:
+                    raise DoubleError("ValidationException", f"Unsupported image format: {image.get('format')}")
+                try:
+                    base64.b64decode(image["source"]["bytes"], validate=True)
+                except (binascii.Error, KeyError, TypeError) as exc:
+                    raise DoubleError("ValidationException", "Image bytes are not valid base64.") from exc
+    if uses_tools and "toolConfig" not in body:
+        raise DoubleError(
+            "ValidationException",
+            "The toolConfig field must be defined when using toolUse and toolResult content blocks.",
+        )
+
+
+def sample_for(schema: dict[str, Any]) -> Any:
+    """A plausible value for a JSON schema (enough for tool arguments and structured output)."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    if kind == "object":
+        return {name: sample_for(sub) for name, sub in (schema.get("properties") or {}).items()}
+    if kind == "array":
+        return [sample_for(schema.get("items") or {"type": "string"})]
+    return {"string": "Paris", "integer": 42, "number": 1.5, "boolean": True, "null": None}.get(kind, "Paris")
+
+
+def _tool_blocks(body: dict[str, Any], directives: dict[str, str]) -> list[Block]:
+    config = body.get("toolConfig") or {}
+    tools = [t["toolSpec"] for t in config.get("tools", []) if "toolSpec" in t]
+    if not tools:
+        return []
+    choice = config.get("toolChoice") or {}
+    names = [t["name"] for t in tools]
+    forced = "any" in choice or "tool" in choice or "tool" in directives or "tools" in directives
+    if "json_tool_call" in names:
+        chosen = ["json_tool_call"]
+    elif "tool" in choice:
+        chosen = [choice["tool"]["name"]]
+    elif forced:
+        count = int(directives.get("tools", "1"))
+        chosen = [names[i % len(names)] for i in range(count)]
+    else:
+        return []
+    by_name = {t["name"]: t for t in tools}
+    blocks = []
+    for index, name in enumerate(chosen):
+        schema = (by_name[name].get("inputSchema") or {}).get("json") or {}
+        tool_id = f"tooluse_{hashlib.sha1(f'{name}{index}'.encode()).hexdigest()[:20]}"  # noqa: S324
+        blocks.append(Block(kind="toolUse", tool_id=tool_id, tool_name=name, tool_input=sample_for(schema)))
+    return blocks
+
+
+def _reply_text(last_texts: list[str], directives: dict[str, str], saw_tool_result: bool) -> str:
+    if "chunks" in directives:
+        return " ".join(f"w{i}" for i in range(int(directives["chunks"])))
+    if saw_tool_result:
+        return "The tool says: " + " ".join(last_texts)[:200]
+    prompt = _DIRECTIVE.sub("", " ".join(last_texts)).strip()
+    return f"This is a simulated Bedrock reply to: {prompt[:80]}" if prompt else "This is a simulated Bedrock reply."
+
+
+def converse_reply(body: dict[str, Any]) -> Reply:
+    """The reply to a Converse / ConverseStream body (raises DoubleError for injected or invalid cases)."""
+    _validate(body)
+    last = body["messages"][-1]
+    last_texts = _texts(last.get("content", []))
+    directives = directives_in(" ".join(last_texts))
+    if "error" in directives:
+        raise DoubleError(directives["error"], f"Injected {directives['error']} from the Bedrock double.")
+    input_tokens = sum(_count_words(" ".join(_texts(m.get("content", [])))) for m in body["messages"])
+    input_tokens += sum(_count_words(s.get("text", "")) for s in body.get("system", []))
+    blocks: list[Block] = []
+    extra = body.get("additionalModelRequestFields") or {}
+    if "thinking" in extra or "reasoningConfig" in extra:
+        blocks.append(Block(kind="reasoning", text="Let me think this through step by step.", signature="c2lnLWRvdWJsZQ=="))
+    tool_blocks = _tool_blocks(body, directives)
+    stop_reason = "end_turn"
+    if tool_blocks:
+        blocks.extend(tool_blocks)
+        stop_reason = "tool_use"
+    else:
+        saw_tool_result = any("toolResult" in b for b in last.get("content", []))
+        text, stop_reason = _truncate(_reply_text(last_texts, directives, saw_tool_result), body)
+        blocks.append(Block(kind="text", text=text))
+    output_tokens = sum(
+        _count_words(b.text) if b.kind != "toolUse" else len(str(b.tool_input).split()) for b in blocks
+    )
+    return Reply(
+        blocks=blocks,
+        stop_reason=stop_reason,
+        input_tokens=max(input_tokens, 1),
+        output_tokens=output_tokens,
+        cache_read=int(directives.get("cache_read", 0)),
+        directives=directives,
+    )
+
+
+def _truncate(text: str, body: dict[str, Any]) -> tuple[str, str]:
+    config = body.get("inferenceConfig") or {}
+    for stop in config.get("stopSequences") or []:
+        if stop and stop in text:
+            return text[: text.index(stop)], "stop_sequence"
+    max_tokens = config.get("maxTokens")
+    words = text.split(" ")
+    if max_tokens is not None and len(words) > max_tokens:
+        return " ".join(words[:max_tokens]), "max_tokens"
+    return text, "end_turn"
+
+
+def converse_response(reply: Reply) -> dict[str, Any]:
+    content: list[dict[str, Any]] = []
+    for block in reply.blocks:
+        if block.kind == "text":
+            content.append({"text": block.text})
+        elif block.kind == "toolUse":
+            content.append({"toolUse": {"toolUseId": block.tool_id, "name": block.tool_name, "input": block.tool_input}})
+        else:
+            content.append({"reasoningContent": {"reasoningText": {"text": block.text, "signature": block.signature}}})
+    return {
+        "output": {"message": {"role": "assistant", "content": content}},
+        "stopReason": reply.stop_reason,
+        "usage": usage_of(reply),
+        "metrics": {"latencyMs": 1},
+    }
+
+
+def usage_of(reply: Reply) -> dict[str, int]:
+    usage = {
+        "inputTokens": reply.input_tokens,
+        "outputTokens": reply.output_tokens,
+        "totalTokens": reply.input_tokens + reply.output_tokens + reply.cache_read,
+    }
+    if reply.cache_read:
+        usage["cacheReadInputTokens"] = reply.cache_read
+        usage["cacheWriteInputTokens"] = 0
+    return usage
+
+
+def vector_for(text: str, dimensions: int) -> list[float]:
+    """A deterministic unit vector for `text` (full float64 precision, as Bedrock's JSON carries)."""
+    rng = random.Random(hashlib.sha256(text.encode()).digest())
+    raw = [rng.uniform(-1.0, 1.0) for _ in range(dimensions)]
+    norm = math.sqrt(sum(v * v for v in raw)) or 1.0
+    return [v / norm for v in raw]
+
+
+def embedding_response(model_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """InvokeModel for Titan v2 / Cohere embeddings: the response body and the input token count."""
+    texts = [body["inputText"]] if "titan" in model_id else list(body.get("texts") or [])
+    if not texts or any(not isinstance(t, str) for t in texts):
+        raise DoubleError("ValidationException", "Malformed input request: expected text input.")
+    for text in texts:
+        directives = directives_in(text)
+        if "error" in directives:
+            raise DoubleError(directives["error"], f"Injected {directives['error']} from the Bedrock double.")
+    tokens = sum(max(_count_words(t), 1) for t in texts)
+    if "titan" in model_id:
+        dimensions = int(body.get("dimensions") or 1024)
+        if dimensions not in (256, 512, 1024):
+            raise DoubleError("ValidationException", "dimensions must be one of 256, 512, 1024")
+        return {"embedding": vector_for(texts[0], dimensions), "inputTextTokenCount": tokens}, tokens
+    vectors = [vector_for(t, 1024) for t in texts]
+    return {"embeddings": vectors, "id": "double", "response_type": "embeddings_floats", "texts": texts}, tokens
