@@ -18,7 +18,7 @@ venv: $(STAMP)
 
 ## Run the gateway on 127.0.0.1:8000 (offline Bedrock double unless AWS credentials are found; see README).
 serve: $(STAMP)
-	$(BIN)/pennyworth dev $(ARGS)
+	$(BIN)/python -m pennyworth_dev $(ARGS)
 
 ## Lint, format check and the whole offline test suite.
 test: $(STAMP)

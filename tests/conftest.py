@@ -20,7 +20,12 @@ os.environ.update(
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     }
 )
-for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_BEDROCK_RUNTIME_ENDPOINT"):
+for name in (
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+    "AWS_BEDROCK_RUNTIME_ENDPOINT",
+):
     os.environ.pop(name, None)
 
 from collections.abc import Iterator  # noqa: E402

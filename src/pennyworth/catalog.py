@@ -84,11 +84,15 @@ class ModelRoute:
 class Catalog:
     """Name → route lookups over a loaded models.yaml."""
 
-    def __init__(self, spec: CatalogFile, defaults: dict[str, str], raw_id_lookup: RawIdLookup | None) -> None:
+    def __init__(
+        self, spec: CatalogFile, defaults: dict[str, str], raw_id_lookup: RawIdLookup | None
+    ) -> None:
         self._entries = {entry.name: entry for entry in spec.models}
         if len(self._entries) != len(spec.models):
             raise ValueError("models.yaml: duplicate model names")
-        self._aliases = {alias: self._alias_target(target, defaults) for alias, target in spec.aliases.items()}
+        self._aliases = {
+            alias: self._alias_target(target, defaults) for alias, target in spec.aliases.items()
+        }
         self._raw_id_lookup = raw_id_lookup if spec.allow_raw_model_ids else None
 
     def _alias_target(self, target: str, defaults: dict[str, str]) -> str:
@@ -114,7 +118,9 @@ class Catalog:
         """The route for `name`; raises ModelNotFound, or InvalidRequest when the kind does not fit."""
         route = self._lookup(name)
         if route is None:
-            raise ModelNotFound(f"The model '{name}' does not exist or you do not have access to it.", param="model")
+            raise ModelNotFound(
+                f"The model '{name}' does not exist or you do not have access to it.", param="model"
+            )
         if kind is not None and route.kind != kind:
             raise InvalidRequest(
                 f"The model '{name}' is a {route.kind} model and cannot be used for {kind}.", param="model"

@@ -30,7 +30,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pennyworth", description="Serverless LLM gateway to Amazon Bedrock.")
+    parser = argparse.ArgumentParser(
+        prog="pennyworth", description="Serverless LLM gateway to Amazon Bedrock."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="run the gateway under uvicorn", description="Run the gateway.")
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")

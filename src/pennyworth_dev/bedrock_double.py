@@ -45,13 +45,15 @@ class SignatureError(Exception):
     pass
 
 
-def check_sigv4(method: str, path: str, headers: dict[str, str], body: bytes, secret_for: dict[str, str]) -> None:
+def check_sigv4(
+    method: str, path: str, headers: dict[str, str], body: bytes, secret_for: dict[str, str]
+) -> None:
     """Recompute the request's SigV4 signature with the known secret; raise SignatureError on mismatch."""
     authorization = headers.get("authorization", "")
     if not authorization.startswith("AWS4-HMAC-SHA256 "):
         raise SignatureError("Missing Authentication Token")
     fields = dict(part.strip().split("=", 1) for part in authorization[len("AWS4-HMAC-SHA256 ") :].split(","))
-    access_key, date, region, service, _ = fields["Credential"].split("/")
+    access_key, _date, region, service, _ = fields["Credential"].split("/")
     if not secret_for:
         return
     if access_key not in secret_for:
@@ -64,7 +66,9 @@ def check_sigv4(method: str, path: str, headers: dict[str, str], body: bytes, se
         headers={name: headers[name] for name in signed if name in headers},
     )
     request.context["timestamp"] = headers.get("x-amz-date", "")
-    signer = SigV4Auth(Credentials(access_key, secret_for[access_key], headers.get("x-amz-security-token")), service, region)
+    signer = SigV4Auth(
+        Credentials(access_key, secret_for[access_key], headers.get("x-amz-security-token")), service, region
+    )
     expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
     if expected != fields["Signature"]:
         raise SignatureError("The request signature we calculated does not match the signature you provided.")
@@ -99,7 +103,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.record(operation, model_id, body)
         try:
             if operation == "converse":
-                self._json(script.converse_response(script.converse_reply(body)))
+                reply = script.converse_reply(body)
+                time.sleep(reply.number("first_token_delay"))
+                self._json(script.converse_response(reply))
             elif operation == "converse-stream":
                 self._stream(script.converse_reply(body))
             elif operation == "invoke":
@@ -179,11 +185,17 @@ def stream_events(reply: script.Reply):
             for word in _words(block.text):
                 delta = {"contentBlockIndex": index, "delta": {"reasoningContent": {"text": word}}}
                 yield "contentBlockDelta", dumps(delta).encode()
-            signature = {"contentBlockIndex": index, "delta": {"reasoningContent": {"signature": block.signature}}}
+            signature = {
+                "contentBlockIndex": index,
+                "delta": {"reasoningContent": {"signature": block.signature}},
+            }
             yield "contentBlockDelta", dumps(signature).encode()
         else:
             for word in _words(block.text):
-                yield "contentBlockDelta", dumps({"contentBlockIndex": index, "delta": {"text": word}}).encode()
+                yield (
+                    "contentBlockDelta",
+                    dumps({"contentBlockIndex": index, "delta": {"text": word}}).encode(),
+                )
         yield "contentBlockStop", dumps({"contentBlockIndex": index}).encode()
     yield "messageStop", dumps({"stopReason": reply.stop_reason}).encode()
     metadata = {"usage": script.usage_of(reply), "metrics": {"latencyMs": 1}}

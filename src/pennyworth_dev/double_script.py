@@ -66,7 +66,9 @@ def _texts(content: list[dict[str, Any]]) -> list[str]:
         if "text" in block:
             out.append(block["text"])
         elif "toolResult" in block:
-            out.extend(c.get("text", "") for c in block["toolResult"].get("content", []) if isinstance(c, dict))
+            out.extend(
+                c.get("text", "") for c in block["toolResult"].get("content", []) if isinstance(c, dict)
+            )
     return out
 
 
@@ -87,7 +89,9 @@ def _validate(body: dict[str, Any]) -> None:
             image = block.get("image")
             if image is not None:
                 if image.get("format") not in IMAGE_FORMATS:
-                    raise DoubleError("ValidationException", f"Unsupported image format: {image.get('format')}")
+                    raise DoubleError(
+                        "ValidationException", f"Unsupported image format: {image.get('format')}"
+                    )
                 try:
                     base64.b64decode(image["source"]["bytes"], validate=True)
                 except (binascii.Error, KeyError, TypeError) as exc:
@@ -145,7 +149,11 @@ def _reply_text(last_texts: list[str], directives: dict[str, str], saw_tool_resu
     if saw_tool_result:
         return "The tool says: " + " ".join(last_texts)[:200]
     prompt = _DIRECTIVE.sub("", " ".join(last_texts)).strip()
-    return f"This is a simulated Bedrock reply to: {prompt[:80]}" if prompt else "This is a simulated Bedrock reply."
+    return (
+        f"This is a simulated Bedrock reply to: {prompt[:80]}"
+        if prompt
+        else "This is a simulated Bedrock reply."
+    )
 
 
 def converse_reply(body: dict[str, Any]) -> Reply:
@@ -161,7 +169,11 @@ def converse_reply(body: dict[str, Any]) -> Reply:
     blocks: list[Block] = []
     extra = body.get("additionalModelRequestFields") or {}
     if "thinking" in extra or "reasoningConfig" in extra:
-        blocks.append(Block(kind="reasoning", text="Let me think this through step by step.", signature="c2lnLWRvdWJsZQ=="))
+        blocks.append(
+            Block(
+                kind="reasoning", text="Let me think this through step by step.", signature="c2lnLWRvdWJsZQ=="
+            )
+        )
     tool_blocks = _tool_blocks(body, directives)
     stop_reason = "end_turn"
     if tool_blocks:
@@ -202,9 +214,13 @@ def converse_response(reply: Reply) -> dict[str, Any]:
         if block.kind == "text":
             content.append({"text": block.text})
         elif block.kind == "toolUse":
-            content.append({"toolUse": {"toolUseId": block.tool_id, "name": block.tool_name, "input": block.tool_input}})
+            content.append(
+                {"toolUse": {"toolUseId": block.tool_id, "name": block.tool_name, "input": block.tool_input}}
+            )
         else:
-            content.append({"reasoningContent": {"reasoningText": {"text": block.text, "signature": block.signature}}})
+            content.append(
+                {"reasoningContent": {"reasoningText": {"text": block.text, "signature": block.signature}}}
+            )
     return {
         "output": {"message": {"role": "assistant", "content": content}},
         "stopReason": reply.stop_reason,
@@ -249,4 +265,9 @@ def embedding_response(model_id: str, body: dict[str, Any]) -> tuple[dict[str, A
             raise DoubleError("ValidationException", "dimensions must be one of 256, 512, 1024")
         return {"embedding": vector_for(texts[0], dimensions), "inputTextTokenCount": tokens}, tokens
     vectors = [vector_for(t, 1024) for t in texts]
-    return {"embeddings": vectors, "id": "double", "response_type": "embeddings_floats", "texts": texts}, tokens
+    return {
+        "embeddings": vectors,
+        "id": "double",
+        "response_type": "embeddings_floats",
+        "texts": texts,
+    }, tokens

@@ -6,6 +6,7 @@ Only string-valued headers (type 7) are needed for Bedrock's events and exceptio
 
 from __future__ import annotations
 
+import json
 import struct
 from binascii import crc32
 
@@ -37,8 +38,12 @@ def event_frame(event_type: str, payload: bytes) -> bytes:
 
 
 def exception_frame(exception_type: str, message: str) -> bytes:
-    payload = ('{"message": "%s"}' % message.replace('"', "'")).encode()
+    payload = json.dumps({"message": message}).encode()
     return encode_frame(
-        {":exception-type": exception_type, ":content-type": "application/json", ":message-type": "exception"},
+        {
+            ":exception-type": exception_type,
+            ":content-type": "application/json",
+            ":message-type": "exception",
+        },
         payload,
     )

@@ -29,7 +29,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 
 class BodySizeLimit:
-    """Refuse request bodies over `limit` bytes with a 413 — by Content-Length, or while reading a chunked body."""
+    """Refuse request bodies over `limit` bytes with a 413: by Content-Length, or by counting a chunked body."""
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], limit: int) -> None:
         self.app = app
@@ -46,23 +46,51 @@ class BodySizeLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             await _send_error(send, self._error())
             return
-        received = 0
+        if declared is None:  # chunked: read it here, counting, and replay it to the app
+            body = await _read_body(receive, self.limit)
+            if body is None:
+                await _send_error(send, self._error())
+                return
+            receive = _replay(body, receive)
+        await self.app(scope, receive, send)
 
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise self._error()  # rendered by the GatewayError handler
-            return message
 
-        await self.app(scope, limited_receive, send)
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or None as soon as it exceeds `limit` bytes."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(parts)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 async def _send_error(send: Send, error: PayloadTooLarge) -> None:
     response = error_response(error)
-    await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
+    await send(
+        {"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers}
+    )
     await send({"type": "http.response.body", "body": response.body})
 
 

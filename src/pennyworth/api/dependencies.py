@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from pennyworth.auth import Authenticator, KeyIdentity, extract_api_key
 from pennyworth.catalog import Catalog
@@ -32,3 +33,7 @@ async def caller(request: Request) -> KeyIdentity:
     identity = await services(request).authenticator.authenticate(extract_api_key(request.headers))
     request.state.identity = identity
     return identity
+
+
+Caller = Annotated[KeyIdentity, Depends(caller)]
+Wired = Annotated[Services, Depends(services)]

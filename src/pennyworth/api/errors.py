@@ -27,7 +27,10 @@ def error_body(error: GatewayError) -> dict[str, Any]:
 def error_response(error: GatewayError) -> Response:
     headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
     return Response(
-        orjson.dumps(error_body(error)), status_code=error.status, media_type="application/json", headers=headers
+        orjson.dumps(error_body(error)),
+        status_code=error.status,
+        media_type="application/json",
+        headers=headers,
     )
 
 
@@ -48,7 +51,9 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
     errors = exc.errors()
     first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
     if first.get("type") == "json_invalid":
-        return _envelope(400, "We could not parse the JSON body of your request.", "invalid_request_error", None)
+        return _envelope(
+            400, "We could not parse the JSON body of your request.", "invalid_request_error", None
+        )
     param = _param_path(tuple(first.get("loc", ())))
     message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
     if first.get("type") == "missing":
@@ -76,7 +81,9 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return _envelope(500, "The gateway hit an internal error. It has been logged.", "api_error", "internal_error")
+    return _envelope(
+        500, "The gateway hit an internal error. It has been logged.", "api_error", "internal_error"
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -97,7 +97,12 @@ def _delta_choice(event: StreamEvent) -> dict[str, Any] | None:
         tool = {"index": event.index, "function": {"arguments": event.arguments}}
         return {"index": 0, "delta": {"tool_calls": [tool]}, "finish_reason": None}
     if type(event) is ToolCallStart:
-        tool = {"index": event.index, "id": event.id, "type": "function", "function": {"name": event.name, "arguments": ""}}
+        tool = {
+            "index": event.index,
+            "id": event.id,
+            "type": "function",
+            "function": {"name": event.name, "arguments": ""},
+        }
         return {"index": 0, "delta": {"tool_calls": [tool]}, "finish_reason": None}
     if type(event) is ReasoningDelta:
         if not event.text:
@@ -108,7 +113,9 @@ def _delta_choice(event: StreamEvent) -> dict[str, Any] | None:
     return None
 
 
-async def _first_event(events: AsyncIterator[StreamEvent], keepalive: float) -> AsyncIterator[StreamEvent | bytes]:
+async def _first_event(
+    events: AsyncIterator[StreamEvent], keepalive: float
+) -> AsyncIterator[StreamEvent | bytes]:
     """Yield keep-alive comments while waiting for the first event, then that event (if any)."""
     pending = asyncio.ensure_future(anext(events))
     try:
@@ -131,7 +138,12 @@ async def sse_chat_stream(
 ) -> AsyncIterator[bytes]:
     """OpenAI `chat.completion.chunk` SSE for an open upstream stream, ending with `data: [DONE]`."""
     head = orjson.dumps(
-        {"id": completion_id(), "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+        {
+            "id": completion_id(),
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+        }
     )[:-1]
     prefix = b"data: " + head + b',"choices":['
     suffix = b'],"usage":null}\n\n' if include_usage else b"]}\n\n"
@@ -182,7 +194,9 @@ def embedding_response(result: EmbeddingResult, model: str, encoding_format: str
 
     return {
         "object": "list",
-        "data": [{"object": "embedding", "index": i, "embedding": encode(v)} for i, v in enumerate(result.vectors)],
+        "data": [
+            {"object": "embedding", "index": i, "embedding": encode(v)} for i, v in enumerate(result.vectors)
+        ],
         "model": model,
         "usage": {"prompt_tokens": result.prompt_tokens, "total_tokens": result.prompt_tokens},
     }

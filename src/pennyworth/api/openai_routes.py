@@ -11,11 +11,11 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 
-from pennyworth.api.dependencies import Services, caller, services
+from pennyworth.api.dependencies import Caller, Services, Wired
 from pennyworth.api.openai_render import chat_completion, embedding_response, sse_chat_stream
 from pennyworth.api.openai_schemas import (
     ChatCompletion,
@@ -45,7 +45,9 @@ def _json(body: dict[str, Any]) -> Response:
 
 
 def _allowed(identity: KeyIdentity, name: str) -> bool:
-    return not identity.allowed_models or any(fnmatchcase(name, pattern) for pattern in identity.allowed_models)
+    return not identity.allowed_models or any(
+        fnmatchcase(name, pattern) for pattern in identity.allowed_models
+    )
 
 
 def _route_for(svc: Services, identity: KeyIdentity, model: str, kind: str) -> ModelRoute:
@@ -85,7 +87,9 @@ def _check_capabilities(body: ChatCompletionRequest, route: ModelRoute) -> None:
         "tools": bool(body.tools),
         "reasoning": body.reasoning_effort is not None,
         "vision": any(
-            m.role == "user" and not isinstance(m.content, str) and any(p.type == "image_url" for p in m.content)
+            m.role == "user"
+            and not isinstance(m.content, str)
+            and any(p.type == "image_url" for p in m.content)
             for m in body.messages
         ),
     }
@@ -119,12 +123,15 @@ def _chat_call(body: ChatCompletionRequest, route: ModelRoute) -> ChatCall:
 @router.post(
     "/chat/completions",
     response_model=None,
-    responses={200: {"model": ChatCompletion, "description": "A completion, or an SSE stream of chunks."}, **_ERRORS},
+    responses={
+        200: {"model": ChatCompletion, "description": "A completion, or an SSE stream of chunks."},
+        **_ERRORS,
+    },
 )
 async def chat_completions(
     body: ChatCompletionRequest,
-    identity: KeyIdentity = Depends(caller),
-    svc: Services = Depends(services),
+    identity: Caller,
+    svc: Wired,
 ) -> Response:
     """Create a chat completion (OpenAI's API), streamed with `stream: true`."""
     route = _route_for(svc, identity, body.model, "chat")
@@ -145,8 +152,8 @@ async def chat_completions(
 @router.post("/embeddings", response_model=None, responses={200: {"model": EmbeddingResponse}, **_ERRORS})
 async def embeddings(
     body: EmbeddingRequest,
-    identity: KeyIdentity = Depends(caller),
-    svc: Services = Depends(services),
+    identity: Caller,
+    svc: Wired,
 ) -> Response:
     """Create embeddings (OpenAI's API); `base64` is the little-endian float32 encoding of the same vectors."""
     route = _route_for(svc, identity, body.model, "embedding")
@@ -162,7 +169,7 @@ def _model_object(name: str) -> dict[str, Any]:
 
 
 @router.get("/models", response_model=ModelList, responses=_ERRORS)
-async def list_models(identity: KeyIdentity = Depends(caller), svc: Services = Depends(services)) -> Response:
+async def list_models(identity: Caller, svc: Wired) -> Response:
     """The models this key may use."""
     names = [name for name in svc.catalog.public_names() if _allowed(identity, name)]
     return _json({"object": "list", "data": [_model_object(name) for name in names]})
@@ -170,9 +177,13 @@ async def list_models(identity: KeyIdentity = Depends(caller), svc: Services = D
 
 @router.get("/models/{model_id:path}", response_model=ModelObject, responses=_ERRORS)
 async def get_model(
-    model_id: str, request: Request, identity: KeyIdentity = Depends(caller), svc: Services = Depends(services)
+    model_id: str,
+    identity: Caller,
+    svc: Wired,
 ) -> Response:
     """One model of the catalog."""
     if model_id not in svc.catalog.public_names() or not _allowed(identity, model_id):
-        raise ModelNotFound(f"The model '{model_id}' does not exist or you do not have access to it.", param="model")
+        raise ModelNotFound(
+            f"The model '{model_id}' does not exist or you do not have access to it.", param="model"
+        )
     return _json(_model_object(model_id))

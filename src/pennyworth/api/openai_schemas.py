@@ -25,7 +25,9 @@ class TextPart(_Lenient):
 
 
 class ImageURL(_Lenient):
-    url: str = Field(description="A `data:image/(png|jpeg|gif|webp);base64,...` URI (remote URLs are refused).")
+    url: str = Field(
+        description="A `data:image/(png|jpeg|gif|webp);base64,...` URI (remote URLs are refused)."
+    )
     detail: Literal["auto", "low", "high"] | None = None
 
 
@@ -81,7 +83,8 @@ class ToolMessage(_Lenient):
 
 
 ChatMessage = Annotated[
-    SystemMessage | DeveloperMessage | UserMessage | AssistantMessage | ToolMessage, Field(discriminator="role")
+    SystemMessage | DeveloperMessage | UserMessage | AssistantMessage | ToolMessage,
+    Field(discriminator="role"),
 ]
 
 
@@ -217,7 +220,9 @@ class ChatCompletion(BaseModel):
 
 class EmbeddingRequest(_Lenient):
     model: str = Field(min_length=1)
-    input: str | list[str] = Field(description="A string or a list of strings (token-id inputs are not supported).")
+    input: str | list[str] = Field(
+        description="A string or a list of strings (token-id inputs are not supported)."
+    )
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: int | None = Field(default=None, ge=1)
     user: str | None = None

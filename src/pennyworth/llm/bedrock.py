@@ -52,7 +52,9 @@ def bedrock_error(error_type: str, message: str, retry_after: str | None = None)
     if name == "ResourceNotFoundException":
         return NotFound(f"Bedrock does not know this model: {message}", param="model")
     if name in ("ServiceUnavailableException", "ModelNotReadyException"):
-        return UpstreamUnavailable(f"Bedrock is unavailable: {message}", retry_after=DEFAULT_RETRY_AFTER_SECONDS)
+        return UpstreamUnavailable(
+            f"Bedrock is unavailable: {message}", retry_after=DEFAULT_RETRY_AFTER_SECONDS
+        )
     if name == "ModelTimeoutException":
         return UpstreamTimeout(f"The model timed out: {message}")
     if name in ("ModelErrorException", "ModelStreamErrorException"):
@@ -72,7 +74,9 @@ def _error_from_response(response: httpx.Response, body: bytes) -> GatewayError:
         error_type = by_status.get(response.status_code, "ServiceUnavailableException")
         if response.status_code < 500 and response.status_code not in by_status:
             error_type = "UnknownException"
-    return bedrock_error(error_type, message or f"HTTP {response.status_code}", response.headers.get("retry-after"))
+    return bedrock_error(
+        error_type, message or f"HTTP {response.status_code}", response.headers.get("retry-after")
+    )
 
 
 class EventStream:
@@ -90,7 +94,9 @@ class EventStream:
                     headers = message.headers
                     if headers.get(":message-type") != "event":
                         raise bedrock_error(
-                            headers.get(":exception-type") or headers.get(":error-code") or "InternalServerException",
+                            headers.get(":exception-type")
+                            or headers.get(":error-code")
+                            or "InternalServerException",
                             _payload_message(message.payload),
                         )
                     yield headers[":event-type"], orjson.loads(message.payload)
@@ -143,7 +149,9 @@ class BedrockRuntime:
             method="POST", url=url, data=body, headers={"Content-Type": "application/json", "Accept": accept}
         )
         SigV4Auth(self._credentials.get_frozen_credentials(), "bedrock", self._region).add_auth(aws_request)
-        return self._client().build_request("POST", url, content=body, headers=dict(aws_request.headers.items()))
+        return self._client().build_request(
+            "POST", url, content=body, headers=dict(aws_request.headers.items())
+        )
 
     async def _send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
         try:
@@ -159,7 +167,9 @@ class BedrockRuntime:
         return response
 
     async def converse(self, model_id: str, body: bytes) -> dict[str, Any]:
-        request = self._signed_request(f"/model/{quote(model_id, safe='')}/converse", body, "application/json")
+        request = self._signed_request(
+            f"/model/{quote(model_id, safe='')}/converse", body, "application/json"
+        )
         response = await self._send(request, stream=False)
         return orjson.loads(response.content)
 

@@ -17,13 +17,13 @@ from typing import Any
 # Import-time network access is forbidden: use the price map bundled with the pinned release.
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 
-import litellm  # noqa: E402
-from litellm import AmazonConverseConfig  # noqa: E402
-from litellm.llms.bedrock.embed.amazon_titan_v2_transformation import AmazonTitanV2Config  # noqa: E402
-from litellm.llms.bedrock.embed.cohere_transformation import BedrockCohereEmbeddingConfig  # noqa: E402
+import litellm
+from litellm import AmazonConverseConfig
+from litellm.llms.bedrock.embed.amazon_titan_v2_transformation import AmazonTitanV2Config
+from litellm.llms.bedrock.embed.cohere_transformation import BedrockCohereEmbeddingConfig
 
-from pennyworth.catalog import ModelKind, ModelRoute  # noqa: E402
-from pennyworth.errors import (  # noqa: E402
+from pennyworth.catalog import ModelKind, ModelRoute
+from pennyworth.errors import (
     GatewayError,
     InvalidRequest,
     NotFound,
@@ -34,7 +34,7 @@ from pennyworth.errors import (  # noqa: E402
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from pennyworth.llm.types import (  # noqa: E402
+from pennyworth.llm.types import (
     ChatCall,
     ChatResult,
     Finish,
@@ -67,7 +67,7 @@ _MAPPED_PARAMS = (
     "response_format",
     "reasoning_effort",
 )
-_LITELLM_NOISE = re.compile(r"^(litellm\.)?\w+Error:\s*|\s*To drop[^.]*\.?|\s*(litellm\.)?drop_params[^.]*\.?")
+_EXCEPTION_PREFIX = re.compile(r"^(litellm\.)?\w+(Error|Exception):\s*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +125,17 @@ def estimate_prompt_tokens(route: ModelRoute, messages: list[dict[str, Any]]) ->
 
 
 def _clean_message(exc: Exception) -> str:
-    return _LITELLM_NOISE.sub("", str(exc)).strip() or type(exc).__name__
+    """LiteLLM's message without its class prefix and without advice about LiteLLM's own settings."""
+    text = _EXCEPTION_PREFIX.sub("", str(exc)).strip()
+    kept = []
+    for sentence in re.split(r"(?<=\.)\s+", text):
+        if "drop_params" in sentence:
+            head = sentence.split(", or set")[0] if ", or set" in sentence else ""
+            if head:
+                kept.append(head.rstrip(".") + ".")
+            continue
+        kept.append(sentence)
+    return " ".join(kept) or type(exc).__name__
 
 
 def translate_chat(call: ChatCall) -> ConverseRequest:
@@ -136,10 +146,16 @@ def translate_chat(call: ChatCall) -> ConverseRequest:
             non_default_params=wanted, optional_params={}, model=call.route.model_id, drop_params=False
         )
         body = _CONVERSE._transform_request(
-            model=call.route.model_id, messages=call.messages, optional_params=optional, litellm_params={}, headers={}
+            model=call.route.model_id,
+            messages=call.messages,
+            optional_params=optional,
+            litellm_params={},
+            headers={},
         )
     except (litellm.UnsupportedParamsError, litellm.BadRequestError, ValueError, KeyError, TypeError) as exc:
-        raise InvalidRequest(f"Cannot send this request to '{call.route.name}': {_clean_message(exc)}") from exc
+        raise InvalidRequest(
+            f"Cannot send this request to '{call.route.name}': {_clean_message(exc)}"
+        ) from exc
     return ConverseRequest(body=dict(body), json_mode=bool(optional.get("json_mode")))
 
 
@@ -152,10 +168,14 @@ def translate_embedding(route: ModelRoute, inputs: list[str], dimensions: int | 
     model_id = route.model_id
     if "titan-embed" in model_id:
         params = {"dimensions": dimensions} if dimensions else {}
-        return [dict(_TITAN_V2._transform_request(input=text, inference_params=dict(params))) for text in inputs]
+        return [
+            dict(_TITAN_V2._transform_request(input=text, inference_params=dict(params))) for text in inputs
+        ]
     if "cohere.embed" in model_id:
         if dimensions:
-            raise InvalidRequest(f"The model '{route.name}' does not support 'dimensions'.", param="dimensions")
+            raise InvalidRequest(
+                f"The model '{route.name}' does not support 'dimensions'.", param="dimensions"
+            )
         return [dict(_COHERE._transform_request(model=model_id, input=inputs, inference_params={}))]
     raise InvalidRequest(f"The model '{route.name}' is not a supported embedding model.", param="model")
 

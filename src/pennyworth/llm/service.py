@@ -79,7 +79,9 @@ class LLMService:
             return ChatStream(events, _nothing)
         request = boundary.translate_chat(call)
         stream = await self.runtime.converse_stream(call.route.model_id, orjson.dumps(request.body))
-        return ChatStream(_bedrock_events(stream, StreamTranslator(json_mode=request.json_mode)), stream.aclose)
+        return ChatStream(
+            _bedrock_events(stream, StreamTranslator(json_mode=request.json_mode)), stream.aclose
+        )
 
     async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
         bodies = boundary.translate_embedding(call.route, call.inputs, call.dimensions)

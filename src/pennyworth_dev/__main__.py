@@ -1,0 +1,90 @@
+"""`make serve`: run the gateway locally — against the Bedrock double when no AWS credentials are found.
+
+    python -m pennyworth_dev [--offline | --aws] [--host 127.0.0.1] [--port 8000]
+
+Offline, the double runs in this process on a loopback port, the gateway signs with throwaway credentials
+the double verifies, and every answer is simulated (the banner says so). With `--aws` (or credentials found
+in the environment or ~/.aws), requests go to real Bedrock in AWS_REGION. Either way a dev key is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+
+from pennyworth_dev.bedrock_double import TEST_CREDENTIALS, BedrockDouble
+
+
+def _aws_credentials_available() -> bool:
+    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")  # never probe instance metadata from a laptop
+    import botocore.session
+
+    return botocore.session.Session().get_credentials() is not None
+
+
+def _banner(base_url: str, key: str, offline: bool, double_url: str | None) -> str:
+    mode = (
+        f"OFFLINE — responses are SIMULATED by the Bedrock double at {double_url} (no AWS calls are made)"
+        if offline
+        else f"AWS — requests go to Amazon Bedrock in {os.environ.get('AWS_REGION', 'us-east-1')}"
+    )
+    return "\n".join(
+        [
+            "",
+            "pennyworth dev server",
+            f"  mode:      {mode}",
+            f"  base URL:  {base_url}/v1",
+            f"  API key:   {key}",
+            "",
+            "  try:",
+            f"    export OPENAI_BASE_URL={base_url}/v1 OPENAI_API_KEY={key}",
+            f"    curl -s {base_url}/v1/chat/completions -H 'Authorization: Bearer {key}' \\",
+            "      -H 'Content-Type: application/json' \\",
+            """      -d '{"model": "claude-sonnet-5-5", "messages": [{"role": "user", "content": "Hello"}]}'""",
+            "",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pennyworth_dev", description=__doc__.split("\n")[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--offline", action="store_true", help="always use the Bedrock double")
+    mode.add_argument("--aws", action="store_true", help="always use real Bedrock (needs AWS credentials)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+
+    offline = args.offline or (not args.aws and not _aws_credentials_available())
+    double = None
+    if offline:
+        double = BedrockDouble().start()
+        os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = double.url
+        os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"] = TEST_CREDENTIALS
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        os.environ.setdefault("AWS_REGION", "us-east-1")
+    key = os.environ.get("PENNYWORTH_API_KEYS") or f"pw-dev-{secrets.token_urlsafe(24)}"
+    os.environ["PENNYWORTH_API_KEYS"] = key if ":" in key else f"dev:{key}"
+
+    import uvicorn
+
+    from pennyworth.api.app import create_app
+
+    app = create_app()
+    print(
+        _banner(
+            f"http://{args.host}:{args.port}", key.split(":", 1)[-1], offline, double.url if double else None
+        )
+    )
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    finally:
+        if double is not None:
+            double.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
