@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 import pytest
 
 from pennyworth.errors import InvalidRequest, PermissionDenied, RateLimited, UpstreamError
@@ -29,7 +28,7 @@ def _stream_of(*frames: bytes, split: int = 7) -> EventStream:
         for piece in pieces:
             yield piece
 
-    return EventStream(httpx.Response(200, content=body()))
+    return EventStream(body(), lambda: None)
 
 
 async def _collect(stream: EventStream) -> list:

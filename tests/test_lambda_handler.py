@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 from pathlib import Path
@@ -23,6 +24,7 @@ def handler(double):
     module = importlib.import_module("pennyworth.lambda_handler")
     module = importlib.reload(module)  # build the app under this environment
     yield module.handler
+    asyncio.get_event_loop().run_until_complete(module.handler.app.state.services.llm.aclose())
     patch.undo()
     get_settings.cache_clear()
 

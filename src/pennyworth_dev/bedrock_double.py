@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -81,6 +82,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         return
 
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # frames leave at once
+
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length)
@@ -115,6 +120,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._error("UnknownOperationException", f"Unknown operation {operation}", 404)
         except script.DoubleError as exc:
             self._error(exc.name, exc.message, STATUS_BY_ERROR.get(exc.name, 400))
+        except (BrokenPipeError, ConnectionResetError):  # the caller gave up (timeouts, disconnects)
+            self.server.note_disconnect()
+            self.close_connection = True
 
     def _error(self, name: str, message: str, status: int) -> None:
         payload = json.dumps({"message": message}).encode()

@@ -25,12 +25,13 @@ class Services:
     llm: LLMService
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    """(async: FastAPI would run a plain function in a worker thread.)"""
     return request.app.state.services
 
 
 async def caller(request: Request) -> KeyIdentity:
-    identity = await services(request).authenticator.authenticate(extract_api_key(request.headers))
+    identity = await request.app.state.services.authenticator.authenticate(extract_api_key(request.headers))
     request.state.identity = identity
     return identity
 

@@ -1,6 +1,6 @@
 """The Bedrock runtime wire: SigV4-signed HTTP calls, event-stream decoding, Bedrock errors → ours.
 
-One keep-alive HTTP client per event loop. Requests are signed with botocore's SigV4 signer using the
+One keep-alive aiohttp session per event loop. Requests are signed with botocore's SigV4 signer using the
 standard AWS credential chain; the endpoint is `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` when set. Streams are
 decoded with botocore's event-stream parser (prelude and message CRCs checked).
 """
@@ -8,16 +8,17 @@ decoded with botocore's event-stream parser (prelude and message CRCs checked).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 import botocore.session
-import httpx
 import orjson
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.eventstream import EventStreamBuffer, ParserError
+from yarl import URL
 
 from pennyworth.errors import (
     GatewayError,
@@ -62,33 +63,33 @@ def bedrock_error(error_type: str, message: str, retry_after: str | None = None)
     return UpstreamError(f"Bedrock error ({name or 'unknown'}): {message}")
 
 
-def _error_from_response(response: httpx.Response, body: bytes) -> GatewayError:
+def _error_from_response(status: int, headers: Mapping[str, str], body: bytes) -> GatewayError:
     try:
         parsed = orjson.loads(body) if body else {}
         message = parsed.get("message") or parsed.get("Message") or ""
     except (orjson.JSONDecodeError, AttributeError):
         message = body[:200].decode(errors="replace")
-    error_type = response.headers.get("x-amzn-errortype", "")
+    error_type = headers.get("x-amzn-errortype", "")
     if not error_type:
         by_status = {400: "ValidationException", 403: "AccessDeniedException", 429: "ThrottlingException"}
-        error_type = by_status.get(response.status_code, "ServiceUnavailableException")
-        if response.status_code < 500 and response.status_code not in by_status:
-            error_type = "UnknownException"
-    return bedrock_error(
-        error_type, message or f"HTTP {response.status_code}", response.headers.get("retry-after")
-    )
+        error_type = by_status.get(
+            status, "ServiceUnavailableException" if status >= 500 else "UnknownException"
+        )
+    return bedrock_error(error_type, message or f"HTTP {status}", headers.get("retry-after"))
 
 
 class EventStream:
     """An open ConverseStream response: yields (event type, payload dict) until the stream ends."""
 
-    def __init__(self, response: httpx.Response) -> None:
-        self._response = response
+    def __init__(self, chunks: AsyncIterator[bytes], close: Callable[[], None]) -> None:
+        self._chunks = chunks
+        self._close = close
 
     async def events(self) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         buffer = EventStreamBuffer()
+        loads = orjson.loads
         try:
-            async for data in self._response.aiter_raw():
+            async for data in self._chunks:
                 buffer.add_data(data)
                 for message in buffer:
                     headers = message.headers
@@ -99,14 +100,14 @@ class EventStream:
                             or "InternalServerException",
                             _payload_message(message.payload),
                         )
-                    yield headers[":event-type"], orjson.loads(message.payload)
-        except httpx.TimeoutException as exc:
+                    yield headers[":event-type"], loads(message.payload)
+        except TimeoutError as exc:
             raise UpstreamTimeout("Bedrock stopped sending before the answer was complete.") from exc
-        except (httpx.TransportError, ParserError) as exc:
+        except (aiohttp.ClientError, ParserError) as exc:
             raise UpstreamError(f"The Bedrock stream broke off: {type(exc).__name__}") from exc
 
     async def aclose(self) -> None:
-        await self._response.aclose()
+        self._close()
 
 
 def _payload_message(payload: bytes) -> str:
@@ -124,69 +125,82 @@ class BedrockRuntime:
         self._endpoint = (
             settings.bedrock_endpoint_url or f"https://bedrock-runtime.{settings.aws_region}.amazonaws.com"
         ).rstrip("/")
-        self._timeout = httpx.Timeout(
-            settings.upstream_timeout_seconds, connect=settings.upstream_connect_timeout_seconds
+        self._timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=settings.upstream_connect_timeout_seconds,
+            sock_read=settings.upstream_timeout_seconds,
         )
         self._credentials: Any = None
-        self._clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+        self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
 
-    def _client(self) -> httpx.AsyncClient:
+    def _session(self) -> aiohttp.ClientSession:
+        """One keep-alive session per event loop (Mangum and uvicorn each keep theirs)."""
         loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-            client = httpx.AsyncClient(timeout=self._timeout, limits=limits)
-            self._clients[loop] = client
-        return client
+        session = self._sessions.get(loop)
+        if session is None or session.closed:
+            connector = aiohttp.TCPConnector(limit=256, ttl_dns_cache=300)
+            session = aiohttp.ClientSession(timeout=self._timeout, connector=connector, auto_decompress=False)
+            self._sessions[loop] = session
+        return session
 
-    def _signed_request(self, path: str, body: bytes, accept: str) -> httpx.Request:
+    def _signed_headers(self, url: str, body: bytes, accept: str) -> dict[str, str]:
         if self._credentials is None:
             self._credentials = botocore.session.Session().get_credentials()
         if self._credentials is None:
             raise UpstreamUnavailable("The gateway has no AWS credentials to call Bedrock with.")
-        url = f"{self._endpoint}{path}"
-        aws_request = AWSRequest(
+        request = AWSRequest(
             method="POST", url=url, data=body, headers={"Content-Type": "application/json", "Accept": accept}
         )
-        SigV4Auth(self._credentials.get_frozen_credentials(), "bedrock", self._region).add_auth(aws_request)
-        return self._client().build_request(
-            "POST", url, content=body, headers=dict(aws_request.headers.items())
-        )
+        SigV4Auth(self._credentials.get_frozen_credentials(), "bedrock", self._region).add_auth(request)
+        return dict(request.headers.items())
 
-    async def _send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+    async def _post(self, path: str, body: bytes, accept: str) -> aiohttp.ClientResponse:
+        """POST a signed request; a non-200 answer is read and raised as our error."""
+        url = f"{self._endpoint}{path}"
+        headers = self._signed_headers(url, body, accept)
         try:
-            response = await self._client().send(request, stream=stream)
-        except httpx.TimeoutException as exc:
+            response = await self._session().post(URL(url, encoded=True), data=body, headers=headers)
+        except TimeoutError as exc:
             raise UpstreamTimeout("Bedrock did not answer in time.") from exc
-        except httpx.TransportError as exc:
+        except aiohttp.ClientError as exc:
             raise UpstreamUnavailable(f"Could not reach Bedrock: {type(exc).__name__}") from exc
-        if response.status_code != 200:
-            body = await response.aread()
-            await response.aclose()
-            raise _error_from_response(response, body)
+        if response.status != 200:
+            try:
+                payload = await response.read()
+            finally:
+                response.release()
+            raise _error_from_response(response.status, response.headers, payload)
         return response
 
+    async def _json(self, path: str, body: bytes) -> tuple[dict[str, Any], Mapping[str, str]]:
+        response = await self._post(path, body, "application/json")
+        try:
+            payload = await response.read()
+        except TimeoutError as exc:
+            raise UpstreamTimeout("Bedrock did not finish its answer in time.") from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamError(f"Bedrock's answer broke off: {type(exc).__name__}") from exc
+        finally:
+            response.release()
+        return orjson.loads(payload), response.headers
+
     async def converse(self, model_id: str, body: bytes) -> dict[str, Any]:
-        request = self._signed_request(
-            f"/model/{quote(model_id, safe='')}/converse", body, "application/json"
-        )
-        response = await self._send(request, stream=False)
-        return orjson.loads(response.content)
+        answer, _ = await self._json(f"/model/{quote(model_id, safe='')}/converse", body)
+        return answer
 
     async def converse_stream(self, model_id: str, body: bytes) -> EventStream:
         """Open the stream; Bedrock's errors before the first event raise here, with their HTTP status."""
         path = f"/model/{quote(model_id, safe='')}/converse-stream"
-        request = self._signed_request(path, body, "application/vnd.amazon.eventstream")
-        return EventStream(await self._send(request, stream=True))
+        response = await self._post(path, body, "application/vnd.amazon.eventstream")
+        return EventStream(response.content.iter_any(), response.close)
 
     async def invoke(self, model_id: str, body: bytes) -> tuple[dict[str, Any], int | None]:
         """InvokeModel: the response body, and the input token count Bedrock reports in a header."""
-        request = self._signed_request(f"/model/{quote(model_id, safe='')}/invoke", body, "application/json")
-        response = await self._send(request, stream=False)
-        tokens = response.headers.get("x-amzn-bedrock-input-token-count")
-        return orjson.loads(response.content), int(tokens) if tokens and tokens.isdigit() else None
+        answer, headers = await self._json(f"/model/{quote(model_id, safe='')}/invoke", body)
+        tokens = headers.get("x-amzn-bedrock-input-token-count")
+        return answer, int(tokens) if tokens and tokens.isdigit() else None
 
     async def aclose(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()
-        self._clients.clear()
+        for session in self._sessions.values():
+            await session.close()
+        self._sessions.clear()

@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 # Import-time network access is forbidden: use the price map bundled with the pinned release.
@@ -19,6 +20,7 @@ os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 
 import litellm
 from litellm import AmazonConverseConfig
+from litellm.llms.bedrock.common_utils import bedrock_model_supports_regex_lookaround
 from litellm.llms.bedrock.embed.amazon_titan_v2_transformation import AmazonTitanV2Config
 from litellm.llms.bedrock.embed.cohere_transformation import BedrockCohereEmbeddingConfig
 
@@ -138,6 +140,15 @@ def _clean_message(exc: Exception) -> str:
     return " ".join(kept) or type(exc).__name__
 
 
+@lru_cache(maxsize=512)
+def _model_info_for(model_id: str) -> dict[str, Any]:
+    """Per-model facts LiteLLM would otherwise look up in its price map on every request (~1 ms each).
+
+    Handed back to LiteLLM as the deployment's `model_info`, which it consults first.
+    """
+    return {"supports_regex_lookaround": bedrock_model_supports_regex_lookaround(model_id)}
+
+
 def translate_chat(call: ChatCall) -> ConverseRequest:
     """An OpenAI-shaped chat call → the Bedrock Converse request body."""
     wanted = {name: call.params[name] for name in _MAPPED_PARAMS if call.params.get(name) is not None}
@@ -149,7 +160,7 @@ def translate_chat(call: ChatCall) -> ConverseRequest:
             model=call.route.model_id,
             messages=call.messages,
             optional_params=optional,
-            litellm_params={},
+            litellm_params={"model_info": _model_info_for(call.route.model_id)},
             headers={},
         )
     except (litellm.UnsupportedParamsError, litellm.BadRequestError, ValueError, KeyError, TypeError) as exc:
