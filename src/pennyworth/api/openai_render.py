@@ -134,7 +134,7 @@ async def _first_event(
 
 
 async def sse_chat_stream(
-    stream: ChatStream, *, model: str, include_usage: bool, keepalive: float, on_usage=None
+    stream: ChatStream, *, model: str, include_usage: bool, keepalive: float
 ) -> AsyncIterator[bytes]:
     """OpenAI `chat.completion.chunk` SSE for an open upstream stream, ending with `data: [DONE]`."""
     head = orjson.dumps(
@@ -151,8 +151,6 @@ async def sse_chat_stream(
 
     def render(event: StreamEvent) -> bytes | None:
         if type(event) is UsageReport:
-            if on_usage is not None:
-                on_usage(event.usage)
             if not include_usage:
                 return None
             return b"data: " + head + b',"choices":[],"usage":' + dumps(usage_dict(event.usage)) + b"}\n\n"

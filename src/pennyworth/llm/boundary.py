@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-# Import-time network access is forbidden: use the price map bundled with the pinned release.
+# Import-time network access is forbidden: use the price map bundled with the pinned release. And LiteLLM's
+# default "DEV" mode loads a `.env` file from the working directory into the process environment: not here.
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+os.environ["LITELLM_MODE"] = "PRODUCTION"
 
 import litellm
 from litellm import AmazonConverseConfig
