@@ -1,4 +1,5 @@
-"""Fixtures: the Bedrock double, the gateway under uvicorn on loopback, and real OpenAI SDK clients.
+"""Fixtures: the Bedrock double, DynamoDB (moto's threaded server), the gateway under uvicorn on loopback,
+and real OpenAI SDK clients.
 
 The environment is fixed before anything imports boto3 or LiteLLM: test credentials the double verifies
 SigV4 signatures against, no instance-metadata lookups, LiteLLM's bundled price map.
@@ -25,19 +26,24 @@ for name in (
     "AWS_SESSION_TOKEN",
     "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
     "AWS_BEDROCK_RUNTIME_ENDPOINT",
+    "AWS_ENDPOINT_URL_DYNAMODB",
 ):
     os.environ.pop(name, None)
 
+import uuid  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
 import openai  # noqa: E402
 import pytest  # noqa: E402
 
 from pennyworth.api.app import create_app  # noqa: E402
+from pennyworth.keys import KeyStore, new_key  # noqa: E402
 from pennyworth.settings import Settings  # noqa: E402
+from pennyworth.tables import create_table, table  # noqa: E402
+from pennyworth_dev.dynamodb import LocalDynamoDB  # noqa: E402
 from tests.support.servers import serve_app  # noqa: E402
 
-API_KEY = "pw-test-key-0123456789"
+KEY_ID, API_KEY = new_key()
 
 
 @pytest.fixture(scope="session")
@@ -46,19 +52,42 @@ def double() -> Iterator[BedrockDouble]:
         yield running
 
 
-def gateway_settings(double: BedrockDouble, **overrides) -> Settings:
+@pytest.fixture(scope="session")
+def dynamodb() -> Iterator[str]:
+    with LocalDynamoDB() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def table_name(dynamodb: str) -> str:
+    """A session table holding the default test key (API_KEY)."""
+    name = f"pennyworth-{uuid.uuid4().hex[:8]}"
+    settings = Settings(AWS_ENDPOINT_URL_DYNAMODB=dynamodb, table_name=name)
+    create_table(settings)
+    KeyStore(table(settings)).create({"name": "test key"}, full_key=(KEY_ID, API_KEY))
+    return name
+
+
+def gateway_settings(double: BedrockDouble, dynamodb: str, table_name: str, **overrides) -> Settings:
     values = {
         "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": double.url,
-        "api_keys": f"test-key:{API_KEY}",
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb,
+        "table_name": table_name,
         "stream_keepalive_seconds": 15.0,
         **overrides,
     }
     return Settings(**values)
 
 
+@pytest.fixture
+def make_settings(double: BedrockDouble, dynamodb: str, table_name: str):
+    """Settings for an extra gateway instance sharing the session's double and table."""
+    return lambda **overrides: gateway_settings(double, dynamodb, table_name, **overrides)
+
+
 @pytest.fixture(scope="session")
-def gateway_url(double: BedrockDouble) -> Iterator[str]:
-    with serve_app(create_app(gateway_settings(double))) as url:
+def gateway_url(double: BedrockDouble, dynamodb: str, table_name: str) -> Iterator[str]:
+    with serve_app(create_app(gateway_settings(double, dynamodb, table_name))) as url:
         yield url
 
 

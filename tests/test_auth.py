@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import anthropic
 import httpx
 import openai
 import pytest
 
-from pennyworth.auth import StaticKeyAuthenticator, extract_api_key
+from pennyworth.auth import extract_api_key
 from pennyworth.errors import Unauthenticated
 from tests.conftest import API_KEY
 
@@ -34,19 +32,6 @@ def test_missing_key(headers: dict[str, str]) -> None:
     with pytest.raises(Unauthenticated) as caught:
         extract_api_key(headers)
     assert caught.value.code == "missing_api_key"
-
-
-def test_static_authenticator_carries_identity() -> None:
-    auth = StaticKeyAuthenticator.from_setting("alice:key-a, key-b")
-    assert asyncio.run(auth.authenticate("key-a")).key_id == "alice"
-    assert asyncio.run(auth.authenticate("key-b")).key_id == "static-1"
-    with pytest.raises(Unauthenticated):
-        asyncio.run(auth.authenticate("key-c"))
-
-
-def test_no_keys_configured_rejects_everything() -> None:
-    with pytest.raises(Unauthenticated):
-        asyncio.run(StaticKeyAuthenticator.from_setting("").authenticate(""))
 
 
 @pytest.mark.parametrize("header", ["Authorization", "x-api-key", "api-key"])

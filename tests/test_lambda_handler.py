@@ -10,21 +10,30 @@ from types import SimpleNamespace
 
 import pytest
 
-from pennyworth.settings import get_settings
+from pennyworth.keys import KeyStore
+from pennyworth.settings import Settings, get_settings
+from pennyworth.tables import table
 
 EVENTS = sorted((Path(__file__).parent.parent / "events").glob("*.json"))
 
 
+EXAMPLE_KEY = ("00000000beef", "pw-00000000beef-local-example-key-for-sam-local-invoke-only")
+
+
 @pytest.fixture(scope="module")
-def handler(double):
+def handler(double, dynamodb: str, table_name: str):
+    KeyStore(table(Settings(AWS_ENDPOINT_URL_DYNAMODB=dynamodb, table_name=table_name))).create(
+        {"name": "sam local example"}, full_key=EXAMPLE_KEY
+    )
     patch = pytest.MonkeyPatch()
-    patch.setenv("PENNYWORTH_API_KEYS", "pw-local-example-key")
     patch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", double.url)
+    patch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb)
+    patch.setenv("PENNYWORTH_TABLE_NAME", table_name)
     get_settings.cache_clear()
     module = importlib.import_module("pennyworth.lambda_handler")
     module = importlib.reload(module)  # build the app under this environment
     yield module.handler
-    asyncio.get_event_loop().run_until_complete(module.handler.app.state.services.llm.aclose())
+    asyncio.get_event_loop().run_until_complete(module.handler.app.state.services.metering.llm.aclose())
     patch.undo()
     get_settings.cache_clear()
 

@@ -353,12 +353,11 @@ def test_max_tokens_gives_length(client: openai.OpenAI) -> None:
     assert reply.choices[0].message.content == "This is a"
 
 
-def test_keepalive_comments_while_first_token_is_slow(double) -> None:
+def test_keepalive_comments_while_first_token_is_slow(make_settings, double) -> None:
     from pennyworth.api.app import create_app
-    from tests.conftest import gateway_settings
     from tests.support.servers import serve_app
 
-    app = create_app(gateway_settings(double, stream_keepalive_seconds=0.1))
+    app = create_app(make_settings(stream_keepalive_seconds=0.1))
     payload = {"model": "nova-pro", "messages": user("[[double:first_token_delay=0.55]] hi"), "stream": True}
     with serve_app(app) as url:
         started = time.monotonic()

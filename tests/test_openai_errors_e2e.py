@@ -7,7 +7,7 @@ import openai
 import pytest
 
 from pennyworth.api.app import create_app
-from tests.conftest import API_KEY, gateway_settings
+from tests.conftest import API_KEY
 from tests.support.servers import serve_app
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -175,8 +175,8 @@ def test_throttling_through_the_sdk(client: openai.OpenAI) -> None:
     assert caught.value.response.headers["retry-after"]
 
 
-def test_upstream_timeout_is_504(double) -> None:
-    app = create_app(gateway_settings(double, upstream_timeout_seconds=0.3))
+def test_upstream_timeout_is_504(make_settings, double) -> None:
+    app = create_app(make_settings(upstream_timeout_seconds=0.3))
     with serve_app(app) as url:
         response = post(url, "/v1/chat/completions", json=chat("[[double:first_token_delay=2]] hi"))
         assert_envelope(response, 504, "api_error", "upstream_timeout")
@@ -191,23 +191,23 @@ def test_upstream_timeout_is_504(double) -> None:
         assert '"code":"upstream_timeout"' in text
 
 
-def test_unreachable_bedrock_is_503(double) -> None:
-    settings = gateway_settings(double).model_copy(update={"bedrock_endpoint_url": "http://127.0.0.1:9"})
+def test_unreachable_bedrock_is_503(make_settings, double) -> None:
+    settings = make_settings().model_copy(update={"bedrock_endpoint_url": "http://127.0.0.1:9"})
     with serve_app(create_app(settings)) as url:
         assert_envelope(
             post(url, "/v1/chat/completions", json=chat("hi")), 503, "api_error", "service_unavailable"
         )
 
 
-def test_wrong_aws_signature_is_not_a_client_error(double, monkeypatch) -> None:
+def test_wrong_aws_signature_is_not_a_client_error(make_settings, double, monkeypatch) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret-the-double-knows")
-    with serve_app(create_app(gateway_settings(double))) as url:
+    with serve_app(create_app(make_settings())) as url:
         error = assert_envelope(post(url, "/v1/chat/completions", json=chat("hi")), 502, "api_error")
     assert "signature" in error["message"]
 
 
-def test_body_over_limit_is_413(double) -> None:
-    with serve_app(create_app(gateway_settings(double, max_body_bytes=2048))) as url:
+def test_body_over_limit_is_413(make_settings, double) -> None:
+    with serve_app(create_app(make_settings(max_body_bytes=2048))) as url:
         big = chat("x" * 4096)
         assert_envelope(
             post(url, "/v1/chat/completions", json=big), 413, "invalid_request_error", "request_too_large"

@@ -1,46 +1,42 @@
 """A catalog route to another LiteLLM provider, its key read from Secrets Manager (moto).
 
-The "other provider" is a second pennyworth (the session gateway, OpenAI-compatible, backed by the double):
+Secrets Manager is moto's threaded server. The "other provider" is a second pennyworth (the session gateway, OpenAI-compatible, backed by the double):
 the outer gateway reaches it through LiteLLM's OpenAI client with the key it read from Secrets Manager.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import boto3
 import openai
 import pytest
-from moto import mock_aws
 
 from pennyworth.api.app import create_app
-from tests.conftest import API_KEY, gateway_settings
+from tests.conftest import API_KEY
 from tests.support.servers import serve_app
 
 
 @pytest.fixture
-def outer_gateway(double, gateway_url: str, tmp_path: Path):
-    # Let the inner gateway resolve its AWS credentials before moto swaps in fake ones.
-    openai.OpenAI(base_url=f"{gateway_url}/v1", api_key=API_KEY).chat.completions.create(
-        model="nova-pro", messages=[{"role": "user", "content": "warm up"}]
+def outer_gateway(make_settings, dynamodb: str, gateway_url: str, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", dynamodb)  # moto's server speaks every service
+    secrets = boto3.client("secretsmanager", region_name="us-east-1")
+    arn = secrets.create_secret(
+        Name=f"pennyworth/upstream-{uuid.uuid4().hex}", SecretString=json.dumps({"api_key": API_KEY})
+    )["ARN"]
+    models = tmp_path / "models.yaml"
+    models.write_text(
+        "models:\n"
+        f"  - {{name: upstream-chat, kind: chat, provider: openai, model_id: nova-pro, api_base: '{gateway_url}/v1',"
+        f" api_key_secret_arn: '{arn}', capabilities: [tools]}}\n"
+        "  - {name: titan-embed-text-v2, kind: embedding, model_id: 'amazon.titan-embed-text-v2:0'}\n"
+        "  - {name: claude-sonnet-5-5, kind: chat, model_id: us.anthropic.claude-sonnet-5-5}\n"
+        "  - {name: claude-haiku-5-5, kind: chat, model_id: us.anthropic.claude-haiku-5-5}\n"
     )
-    with mock_aws():
-        secrets = boto3.client("secretsmanager", region_name="us-east-1")
-        arn = secrets.create_secret(
-            Name="pennyworth/upstream", SecretString=json.dumps({"api_key": API_KEY})
-        )["ARN"]
-        models = tmp_path / "models.yaml"
-        models.write_text(
-            "models:\n"
-            f"  - {{name: upstream-chat, kind: chat, provider: openai, model_id: nova-pro, api_base: '{gateway_url}/v1',"
-            f" api_key_secret_arn: '{arn}', capabilities: [tools]}}\n"
-            "  - {name: titan-embed-text-v2, kind: embedding, model_id: 'amazon.titan-embed-text-v2:0'}\n"
-            "  - {name: claude-sonnet-5-5, kind: chat, model_id: us.anthropic.claude-sonnet-5-5}\n"
-            "  - {name: claude-haiku-5-5, kind: chat, model_id: us.anthropic.claude-haiku-5-5}\n"
-        )
-        with serve_app(create_app(gateway_settings(double, models_file=models))) as url:
-            yield openai.OpenAI(base_url=f"{url}/v1", api_key=API_KEY, max_retries=0, timeout=30)
+    with serve_app(create_app(make_settings(models_file=models))) as url:
+        yield openai.OpenAI(base_url=f"{url}/v1", api_key=API_KEY, max_retries=0, timeout=30)
 
 
 def test_whole_answer_through_another_provider(outer_gateway: openai.OpenAI, double) -> None:

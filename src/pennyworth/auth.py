@@ -1,33 +1,49 @@
-"""API-key authentication: finding the key in a request and turning it into a caller identity.
+"""Authentication: finding the API key in a request and turning it into the caller's identity.
 
-`KeyIdentity` is what the rest of the request carries (limits and usage hang on `key_id`). The
-`Authenticator` protocol is the seam: `StaticKeyAuthenticator` serves keys from settings (local runs); the
-DynamoDB-backed implementation plugs in behind the same interface.
+`extract_api_key` reads `Authorization: Bearer`, `x-api-key` or `api-key`. `KeyAuthenticator` checks the key
+against its record in DynamoDB (one GetItem by key id, digest compared in constant time) and caches verified
+records per Lambda instance for `key_cache_seconds`, so the common path costs no read; a revoked key stops
+working within that bound. Unknown, malformed, revoked and expired keys all get the same generic 401.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import asyncio
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from pennyworth.errors import Unauthenticated
+from pennyworth.keys import KeyNotFound, KeyRecord, KeyStore, parse_key
 
-# Header names checked, in order: OpenAI SDK, Anthropic SDK, Azure-style clients.
 _KEY_HEADERS = ("authorization", "x-api-key", "api-key")
 _GENERIC_FAILURE = "Invalid API key provided."
 
 
 @dataclass(frozen=True)
 class KeyIdentity:
-    """Who is calling: the public key id (never the secret) and what the key allows."""
+    """Who is calling and what the key allows; `key_id` is what logs and usage carry (never the secret)."""
 
     key_id: str
     name: str = ""
     allowed_models: tuple[str, ...] = ()
-    tags: Mapping[str, str] = field(default_factory=dict)
+    rpm: int | None = None
+    tpm: int | None = None
+    budget_usd: float | None = None
+    budget_period: str = "monthly"
+
+    @classmethod
+    def from_record(cls, record: KeyRecord) -> KeyIdentity:
+        return cls(
+            key_id=record.key_id,
+            name=record.name,
+            allowed_models=record.allowed_models,
+            rpm=record.rpm,
+            tpm=record.tpm,
+            budget_usd=record.budget_usd,
+            budget_period=record.budget_period,
+        )
 
 
 class Authenticator(Protocol):
@@ -39,15 +55,10 @@ class Authenticator(Protocol):
 def extract_api_key(headers: Mapping[str, str]) -> str:
     """The key from `Authorization: Bearer`, `x-api-key` or `api-key`; Unauthenticated when absent."""
     for name in _KEY_HEADERS:
-        value = headers.get(name)
-        if not value:
-            continue
-        value = value.strip()
-        if name == "authorization":
+        value = (headers.get(name) or "").strip()
+        if name == "authorization" and value:
             scheme, _, token = value.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                continue
-            value = token.strip()
+            value = token.strip() if scheme.lower() == "bearer" else ""
         if value:
             return value
     raise Unauthenticated(
@@ -56,35 +67,32 @@ def extract_api_key(headers: Mapping[str, str]) -> str:
     )
 
 
-def _digest(key: str) -> bytes:
-    return hashlib.sha256(key.encode()).digest()
+class KeyAuthenticator:
+    """Keys from the key store, with a bounded per-instance cache of verified records."""
 
-
-class StaticKeyAuthenticator:
-    """Keys listed in settings (`PENNYWORTH_API_KEYS`), for local and development runs only.
-
-    Only SHA-256 digests are kept in memory and compared in constant time.
-    """
-
-    def __init__(self, keys: Mapping[str, str]) -> None:
-        """`keys` maps key id → full key."""
-        self._by_digest = [(_digest(secret), key_id) for key_id, secret in keys.items()]
-
-    @classmethod
-    def from_setting(cls, value: str) -> StaticKeyAuthenticator:
-        """Parse `key` or `key_id:key` items separated by commas."""
-        keys: dict[str, str] = {}
-        for index, item in enumerate(filter(None, (part.strip() for part in value.split(",")))):
-            key_id, sep, secret = item.partition(":")
-            keys[key_id if sep else f"static-{index}"] = secret if sep else item
-        return cls(keys)
+    def __init__(self, store: KeyStore, cache_seconds: float) -> None:
+        self._store = store
+        self._ttl = cache_seconds
+        self._cache: dict[str, tuple[float, KeyRecord]] = {}
 
     async def authenticate(self, presented_key: str) -> KeyIdentity:
-        presented = _digest(presented_key)
-        match = None
-        for digest, key_id in self._by_digest:  # no early exit: timing does not reveal which entry matched
-            if hmac.compare_digest(digest, presented):
-                match = key_id
-        if match is None:
+        key_id = parse_key(presented_key)
+        if key_id is None:
             raise Unauthenticated(_GENERIC_FAILURE)
-        return KeyIdentity(key_id=match, name=match)
+        record = await self._record(key_id, fresh=False)
+        if not record.matches(presented_key):  # perhaps rotated since it was cached: read once more
+            record = await self._record(key_id, fresh=True)
+        if not record.matches(presented_key) or record.status != "active" or record.is_expired():
+            raise Unauthenticated(_GENERIC_FAILURE)
+        return KeyIdentity.from_record(record)
+
+    async def _record(self, key_id: str, *, fresh: bool) -> KeyRecord:
+        cached = self._cache.get(key_id)
+        if cached is not None and not fresh and time.monotonic() - cached[0] < self._ttl:
+            return cached[1]
+        try:
+            record = await asyncio.to_thread(self._store.get, key_id)
+        except KeyNotFound as exc:
+            raise Unauthenticated(_GENERIC_FAILURE) from exc
+        self._cache[key_id] = (time.monotonic(), record)
+        return record

@@ -70,6 +70,13 @@ class RateLimited(GatewayError):
     code = "rate_limit_exceeded"
 
 
+class QuotaExceeded(RateLimited):
+    """The key's budget for its period is spent (OpenAI's `insufficient_quota`)."""
+
+    type = "insufficient_quota"
+    code = "insufficient_quota"
+
+
 class UpstreamError(GatewayError):
     """The model provider failed in a way that is not the client's fault."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,10 +45,18 @@ class Settings(BaseSettings):
     upstream_connect_timeout_seconds: float = Field(default=10.0, gt=0)
     stream_keepalive_seconds: float = Field(default=15.0, gt=0)
 
-    # --- auth (static key until the DynamoDB authenticator lands) --------------------------------------
-    api_keys: SecretStr | None = Field(
+    # --- keys, limits and usage (DynamoDB) -------------------------------------------------------------
+    table_name: str = Field(
+        default="pennyworth", description="The DynamoDB table for keys, limits and usage."
+    )
+    dynamodb_endpoint_url: str | None = Field(
         default=None,
-        description="Comma-separated static keys (dev only), each `key` or `key_id:key`.",
+        validation_alias=AliasChoices("AWS_ENDPOINT_URL_DYNAMODB", "PENNYWORTH_DYNAMODB_ENDPOINT_URL"),
+    )
+    key_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long a verified key is trusted without re-reading it (revocation delay).",
     )
 
     # --- logging ---------------------------------------------------------------------------------------

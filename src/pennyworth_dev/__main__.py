@@ -2,19 +2,21 @@
 
     python -m pennyworth_dev [--offline | --aws] [--host 127.0.0.1] [--port 8000]
 
-Offline, the double runs in this process on a loopback port, the gateway signs with throwaway credentials
-the double verifies, and every answer is simulated (the banner says so). With `--aws` (or credentials found
-in the environment or ~/.aws), requests go to real Bedrock in AWS_REGION. Either way a dev key is printed.
+Keys, limits and usage live in a DynamoDB-compatible server (moto) started on loopback, with the table
+created and a dev key printed, plus the `export` line that points the `pennyworth` CLI at it. Offline, the
+Bedrock double runs in this process too, the gateway signs with throwaway credentials the double verifies,
+and every answer is simulated (the banner says so). With `--aws` (or credentials found in the environment or
+~/.aws), model calls go to real Bedrock in AWS_REGION.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import sys
 
 from pennyworth_dev.bedrock_double import TEST_CREDENTIALS, BedrockDouble
+from pennyworth_dev.dynamodb import LocalDynamoDB
 
 
 def _aws_credentials_available() -> bool:
@@ -24,7 +26,7 @@ def _aws_credentials_available() -> bool:
     return botocore.session.Session().get_credentials() is not None
 
 
-def _banner(base_url: str, key: str, offline: bool, double_url: str | None) -> str:
+def _banner(base_url: str, key: str, offline: bool, double_url: str | None, cli_env: str) -> str:
     mode = (
         f"OFFLINE — responses are SIMULATED by the Bedrock double at {double_url} (no AWS calls are made)"
         if offline
@@ -37,6 +39,10 @@ def _banner(base_url: str, key: str, offline: bool, double_url: str | None) -> s
             f"  mode:      {mode}",
             f"  base URL:  {base_url}/v1",
             f"  API key:   {key}",
+            "",
+            "  manage keys from another shell:",
+            f"    export {cli_env}",
+            "    pennyworth keys list",
             "",
             "  try:",
             f"    export OPENAI_BASE_URL={base_url}/v1 OPENAI_API_KEY={key}",
@@ -65,22 +71,33 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"] = TEST_CREDENTIALS
         os.environ.pop("AWS_SESSION_TOKEN", None)
         os.environ.setdefault("AWS_REGION", "us-east-1")
-    key = os.environ.get("PENNYWORTH_API_KEYS") or f"pw-dev-{secrets.token_urlsafe(24)}"
-    os.environ["PENNYWORTH_API_KEYS"] = key if ":" in key else f"dev:{key}"
+    dynamodb = LocalDynamoDB()
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb.start()
+    os.environ.setdefault("PENNYWORTH_TABLE_NAME", "pennyworth")
 
     import uvicorn
 
     from pennyworth.api.app import create_app
+    from pennyworth.keys import KeyStore
+    from pennyworth.settings import get_settings
+    from pennyworth.tables import create_table, table
 
-    app = create_app()
-    print(
-        _banner(
-            f"http://{args.host}:{args.port}", key.split(":", 1)[-1], offline, double.url if double else None
-        )
+    settings = get_settings()
+    create_table(settings)
+    _, key = KeyStore(table(settings)).create({"name": "dev", "owner": "make serve"})
+    cli_env = " ".join(
+        f"{name}={os.environ[name]}"
+        for name in ("AWS_ENDPOINT_URL_DYNAMODB", "PENNYWORTH_TABLE_NAME", "AWS_REGION")
+        if name in os.environ
     )
+    if offline:
+        cli_env += f" AWS_ACCESS_KEY_ID={TEST_CREDENTIALS[0]} AWS_SECRET_ACCESS_KEY={TEST_CREDENTIALS[1]}"
+    app = create_app(settings)
+    print(_banner(f"http://{args.host}:{args.port}", key, offline, double.url if double else None, cli_env))
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     finally:
+        dynamodb.stop()
         if double is not None:
             double.stop()
     return 0

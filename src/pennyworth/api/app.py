@@ -15,12 +15,17 @@ from fastapi import FastAPI
 from pennyworth.api import health, openai_routes
 from pennyworth.api.dependencies import Services
 from pennyworth.api.errors import error_response, install_error_handlers
-from pennyworth.auth import Authenticator, StaticKeyAuthenticator
+from pennyworth.auth import KeyAuthenticator
 from pennyworth.catalog import load_catalog
 from pennyworth.errors import PayloadTooLarge
+from pennyworth.keys import KeyStore
+from pennyworth.limits import Limiter
 from pennyworth.llm import boundary
 from pennyworth.llm.service import LLMService
+from pennyworth.metering import Metering
 from pennyworth.settings import Settings, get_settings
+from pennyworth.tables import table
+from pennyworth.usage import UsageLedger
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -94,17 +99,14 @@ async def _send_error(send: Send, error: PayloadTooLarge) -> None:
     await send({"type": "http.response.body", "body": response.body})
 
 
-def default_authenticator(settings: Settings) -> Authenticator:
-    keys = settings.api_keys.get_secret_value() if settings.api_keys else ""
-    return StaticKeyAuthenticator.from_setting(keys)
-
-
-def build_services(settings: Settings, authenticator: Authenticator | None = None) -> Services:
+def build_services(settings: Settings) -> Services:
+    """Wire the services: one DynamoDB table behind keys, limits and usage; the LLM service behind metering."""
+    keys_table = table(settings)
     return Services(
         settings=settings,
         catalog=load_catalog(settings, raw_id_lookup=boundary.bedrock_model_kind),
-        authenticator=authenticator or default_authenticator(settings),
-        llm=LLMService(settings),
+        authenticator=KeyAuthenticator(KeyStore(keys_table), settings.key_cache_seconds),
+        metering=Metering(LLMService(settings), Limiter(keys_table), UsageLedger(keys_table)),
     )
 
 
@@ -115,7 +117,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
-        await wired.llm.aclose()
+        await wired.metering.llm.aclose()
 
     app = FastAPI(
         title="pennyworth",

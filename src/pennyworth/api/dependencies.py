@@ -1,4 +1,4 @@
-"""What a route handler needs, wired once per app: settings, catalog, authenticator, LLM service.
+"""What a route handler needs, wired once per app: settings, catalog, authenticator, metered LLM calls.
 
 `caller` is the FastAPI dependency that authenticates a request and leaves the key's identity on
 `request.state.identity` for limits and usage to hang on.
@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 
 from pennyworth.auth import Authenticator, KeyIdentity, extract_api_key
 from pennyworth.catalog import Catalog
-from pennyworth.llm.service import LLMService
+from pennyworth.metering import Metering
 from pennyworth.settings import Settings
 
 
@@ -22,7 +22,7 @@ class Services:
     settings: Settings
     catalog: Catalog
     authenticator: Authenticator
-    llm: LLMService
+    metering: Metering
 
 
 async def services(request: Request) -> Services:

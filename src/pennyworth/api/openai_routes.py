@@ -139,8 +139,8 @@ async def chat_completions(
     _check_capabilities(body, route)
     call = _chat_call(body, route)
     if not body.stream:
-        return _json(chat_completion(await svc.llm.chat(call), body.model))
-    stream = await svc.llm.open_chat_stream(call)
+        return _json(chat_completion(await svc.metering.chat(identity, call), body.model))
+    stream = await svc.metering.open_chat_stream(identity, call)
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     chunks = sse_chat_stream(
         stream, model=body.model, include_usage=include_usage, keepalive=svc.settings.stream_keepalive_seconds
@@ -160,7 +160,9 @@ async def embeddings(
     if body.dimensions is not None and "dimensions" not in route.capabilities:
         raise InvalidRequest(f"The model '{body.model}' does not support 'dimensions'.", param="dimensions")
     inputs = [body.input] if isinstance(body.input, str) else list(body.input)
-    result = await svc.llm.embed(EmbeddingCall(route=route, inputs=inputs, dimensions=body.dimensions))
+    result = await svc.metering.embed(
+        identity, EmbeddingCall(route=route, inputs=inputs, dimensions=body.dimensions)
+    )
     return _json(embedding_response(result, body.model, body.encoding_format))
 
 

@@ -125,6 +125,16 @@ def estimate_prompt_tokens(route: ModelRoute, messages: list[dict[str, Any]]) ->
         return sum(len(str(m.get("content") or "")) for m in messages) // 4 + 1
 
 
+def count_text_tokens(route: ModelRoute, text: str) -> int:
+    """Tokens in `text` by the model's tokenizer (an estimate, for streams cut off before Bedrock's usage)."""
+    if not text:
+        return 0
+    try:
+        return int(litellm.token_counter(model=route.model_id, text=text))
+    except Exception:
+        return len(text) // 4 + 1
+
+
 # --- request translation ------------------------------------------------------------------------------------
 
 

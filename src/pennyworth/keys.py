@@ -1,0 +1,164 @@
+"""API keys: their format, their hashing, and the key records in DynamoDB.
+
+A key is `pw-<key id>-<secret>`: the `pw-` prefix so people and secret scanners recognise it, a public key
+id (12 lowercase hex characters, shown in logs, usage and the CLI) and 256 bits from `secrets`, URL-safe.
+Only a SHA-256 digest of the whole key is stored. A plain (unsalted, fast) hash is enough here: the secret is
+256 bits of uniform randomness, so there is nothing to guess or to precompute a table for — slow password
+hashes exist for low-entropy human secrets. The record is found in one GetItem by its id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from boto3.dynamodb.conditions import Attr
+from botocore.exceptions import ClientError
+
+BudgetPeriod = Literal["daily", "monthly", "total"]
+KeyStatus = Literal["active", "revoked"]
+_KEY_FORMAT = re.compile(r"^pw-([0-9a-f]{12})-([A-Za-z0-9_-]{43,})$")
+
+
+class KeyNotFound(LookupError):
+    pass
+
+
+def key_digest(full_key: str) -> str:
+    return hashlib.sha256(full_key.encode()).hexdigest()
+
+
+def new_key() -> tuple[str, str]:
+    """A fresh (key id, full key)."""
+    key_id = secrets.token_hex(6)
+    return key_id, f"pw-{key_id}-{secrets.token_urlsafe(32)}"
+
+
+def parse_key(full_key: str) -> str | None:
+    """The key id of a well-formed key, else None."""
+    match = _KEY_FORMAT.match(full_key)
+    return match.group(1) if match else None
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """Everything stored about a key except its secret (only `key_hash`, the digest, is kept)."""
+
+    key_id: str
+    key_hash: str
+    name: str
+    owner: str = ""
+    created: str = ""
+    expires: str | None = None
+    status: KeyStatus = "active"
+    allowed_models: tuple[str, ...] = ()
+    rpm: int | None = None
+    tpm: int | None = None
+    budget_usd: float | None = None
+    budget_period: BudgetPeriod = "monthly"
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def matches(self, full_key: str) -> bool:
+        return hmac.compare_digest(self.key_hash, key_digest(full_key))
+
+    def is_expired(self, at: datetime | None = None) -> bool:
+        return self.expires is not None and datetime.fromisoformat(self.expires) <= (at or now())
+
+    def to_item(self) -> dict[str, Any]:
+        item: dict[str, Any] = {"PK": f"KEY#{self.key_id}", "SK": "META"}
+        for name, value in asdict(self).items():
+            if value is None or value == () or value == {}:
+                continue
+            if isinstance(value, float):
+                value = Decimal(str(value))
+            item[name] = list(value) if isinstance(value, tuple) else value
+        return item
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> KeyRecord:
+        def number(name: str, kind: type) -> Any:
+            return kind(item[name]) if item.get(name) is not None else None
+
+        return cls(
+            key_id=item["key_id"],
+            key_hash=item["key_hash"],
+            name=item.get("name", ""),
+            owner=item.get("owner", ""),
+            created=item.get("created", ""),
+            expires=item.get("expires"),
+            status=item.get("status", "active"),
+            allowed_models=tuple(item.get("allowed_models") or ()),
+            rpm=number("rpm", int),
+            tpm=number("tpm", int),
+            budget_usd=number("budget_usd", float),
+            budget_period=item.get("budget_period", "monthly"),
+            tags=dict(item.get("tags") or {}),
+        )
+
+
+class KeyStore:
+    """Key records in the table (a boto3 `Table`); used by the CLI directly and by the app in a thread."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def create(
+        self, record_fields: dict[str, Any], full_key: tuple[str, str] | None = None
+    ) -> tuple[KeyRecord, str]:
+        """Store a new key; returns its record and the full key (the only time the secret exists)."""
+        key_id, key = full_key or new_key()
+        record = KeyRecord(
+            key_id=key_id, key_hash=key_digest(key), created=now().isoformat(), **record_fields
+        )
+        self._table.put_item(Item=record.to_item(), ConditionExpression=Attr("PK").not_exists())
+        return record, key
+
+    def get(self, key_id: str, consistent: bool = False) -> KeyRecord:
+        item = self._table.get_item(Key={"PK": f"KEY#{key_id}", "SK": "META"}, ConsistentRead=consistent).get(
+            "Item"
+        )
+        if item is None:
+            raise KeyNotFound(key_id)
+        return KeyRecord.from_item(item)
+
+    def list(self) -> list[KeyRecord]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"FilterExpression": Attr("SK").eq("META") & Attr("PK").begins_with("KEY#")}
+        while True:
+            page = self._table.scan(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return sorted((KeyRecord.from_item(i) for i in items), key=lambda r: r.created)
+
+    def _replace(self, record: KeyRecord) -> KeyRecord:
+        try:
+            self._table.put_item(Item=record.to_item(), ConditionExpression=Attr("PK").exists())
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise KeyNotFound(record.key_id) from exc
+            raise
+        return record
+
+    def update(self, key_id: str, changes: dict[str, Any]) -> KeyRecord:
+        return self._replace(replace(self.get(key_id, consistent=True), **changes))
+
+    def revoke(self, key_id: str) -> KeyRecord:
+        return self.update(key_id, {"status": "revoked"})
+
+    def rotate(self, key_id: str) -> tuple[KeyRecord, str]:
+        """A new secret for the same id and settings; the old key stops working."""
+        record = self.get(key_id, consistent=True)
+        key = f"pw-{key_id}-{secrets.token_urlsafe(32)}"
+        return self._replace(replace(record, key_hash=key_digest(key))), key

@@ -1,0 +1,156 @@
+"""Metered model calls: admission against the key's limits, the call, then usage and spend — for every API.
+
+The OpenAI routes (and the Anthropic and Responses routes after them) call this instead of the LLM service,
+so limits, budgets and the usage ledger are written once. DynamoDB costs per request, for a key with every
+limit set: one conditional UpdateItem (RPM/TPM) and one GetItem (budget) before the call; after it one ADD on
+the ledger, one ADD on the period's spend, and one ADD truing up the minute's tokens — a key without limits
+pays only the ledger ADD. Usage is stored before the response's last byte: for streams, when Bedrock's
+usage event arrives and before the usage chunk / `[DONE]` go out; when the client disconnects, in the
+stream's cleanup, shielded from the cancellation, with what had been relayed so far.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+import anyio
+
+from pennyworth.auth import KeyIdentity
+from pennyworth.limits import Admission, Limiter
+from pennyworth.llm import boundary
+from pennyworth.llm.service import ChatStream, LLMService
+from pennyworth.llm.types import (
+    ChatCall,
+    ChatResult,
+    EmbeddingCall,
+    EmbeddingResult,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+    UsageReport,
+)
+from pennyworth.usage import UsageLedger
+
+logger = logging.getLogger("pennyworth.metering")
+
+
+class Metering:
+    def __init__(self, llm: LLMService, limiter: Limiter, ledger: UsageLedger) -> None:
+        self.llm = llm
+        self._limiter = limiter
+        self._ledger = ledger
+
+    async def _admit(self, identity: KeyIdentity, estimate_tokens) -> Admission:
+        """Reserve the request (a DynamoDB round trip only for keys that have limits or a budget)."""
+        if identity.rpm is None and identity.tpm is None and identity.budget_usd is None:
+            return Admission(window=None, estimated_tokens=0)
+        estimated = estimate_tokens() if identity.tpm is not None else 0  # tokenizing costs CPU: only for TPM
+        return await asyncio.to_thread(self._limiter.admit, identity, estimated)
+
+    def _settle(
+        self,
+        identity: KeyIdentity,
+        admission: Admission,
+        model: str,
+        usage: Usage | None,
+        cost: float,
+        error: bool,
+    ) -> None:
+        """Ledger first (it must never be lost), then the limiter's true-up and spend."""
+        self._ledger.record(identity.key_id, model, usage, cost, error=error)
+        try:
+            self._limiter.settle(identity, admission, usage.total_tokens if usage else 0, cost)
+        except Exception:
+            logger.exception(
+                "limit settlement failed: key_id=%s model=%s cost=%s", identity.key_id, model, cost
+            )
+
+    async def _settle_shielded(
+        self,
+        identity: KeyIdentity,
+        admission: Admission,
+        call_model: str,
+        usage: Usage | None,
+        cost: float,
+        error: bool,
+    ) -> None:
+        with anyio.CancelScope(shield=True):  # runs to the end even when the client has gone
+            await asyncio.to_thread(self._settle, identity, admission, call_model, usage, cost, error)
+
+    async def chat(self, identity: KeyIdentity, call: ChatCall) -> ChatResult:
+        admission = await self._admit(
+            identity, lambda: boundary.estimate_prompt_tokens(call.route, call.messages)
+        )
+        try:
+            result = await self.llm.chat(call)
+        except BaseException:
+            await self._settle_shielded(identity, admission, call.route.name, None, 0.0, True)
+            raise
+        cost = boundary.cost_usd(call.route, result.usage)
+        await self._settle_shielded(identity, admission, call.route.name, result.usage, cost, False)
+        return result
+
+    async def open_chat_stream(self, identity: KeyIdentity, call: ChatCall) -> ChatStream:
+        admission = await self._admit(
+            identity, lambda: boundary.estimate_prompt_tokens(call.route, call.messages)
+        )
+        try:
+            inner = await self.llm.open_chat_stream(call)
+        except BaseException:
+            await self._settle_shielded(identity, admission, call.route.name, None, 0.0, True)
+            raise
+        events = self._metered(identity, admission, call, inner)
+
+        async def close() -> None:
+            await events.aclose()
+            await inner.aclose()
+
+        return ChatStream(events, close)
+
+    async def _metered(
+        self, identity: KeyIdentity, admission: Admission, call: ChatCall, inner: ChatStream
+    ) -> AsyncIterator[StreamEvent]:
+        relayed: list[str] = []
+        settled = False
+        try:
+            async for event in inner.events():
+                kind = type(event)
+                if kind is TextDelta or kind is ToolCallDelta:
+                    relayed.append(event.text if kind is TextDelta else event.arguments)
+                elif kind is UsageReport:
+                    cost = boundary.cost_usd(call.route, event.usage)
+                    await self._settle_shielded(
+                        identity, admission, call.route.name, event.usage, cost, False
+                    )
+                    settled = True
+                yield event
+        except Exception:
+            if not settled:
+                settled = True
+                await self._settle_shielded(identity, admission, call.route.name, None, 0.0, True)
+            raise
+        finally:
+            if not settled:  # cut off (client gone) or ended without a usage event: what was consumed so far
+                usage = Usage(
+                    prompt_tokens=boundary.estimate_prompt_tokens(call.route, call.messages),
+                    completion_tokens=boundary.count_text_tokens(call.route, "".join(relayed)),
+                )
+                await self._settle_shielded(
+                    identity, admission, call.route.name, usage, boundary.cost_usd(call.route, usage), False
+                )
+
+    async def embed(self, identity: KeyIdentity, call: EmbeddingCall) -> EmbeddingResult:
+        admission = await self._admit(identity, lambda: sum(len(text) for text in call.inputs) // 4 + 1)
+        try:
+            result = await self.llm.embed(call)
+        except BaseException:
+            await self._settle_shielded(identity, admission, call.route.name, None, 0.0, True)
+            raise
+        usage = Usage(prompt_tokens=result.prompt_tokens)
+        await self._settle_shielded(
+            identity, admission, call.route.name, usage, boundary.cost_usd(call.route, usage), False
+        )
+        return result

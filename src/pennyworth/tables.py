@@ -1,0 +1,65 @@
+"""The DynamoDB table: its layout (one table, see docs/design-keys.md) and an idempotent `create`.
+
+| item                 | PK             | SK                        | TTL (`expires_at`)       |
+|----------------------|----------------|---------------------------|--------------------------|
+| API key              | `KEY#<id>`     | `META`                    | —                        |
+| rate window (1 min)  | `KEY#<id>`     | `RATE#<minute epoch>`     | window end + 1 h         |
+| spend in a period    | `KEY#<id>`     | `SPEND#<period id>`       | period end + 35 days     |
+| usage ledger         | `USAGE#<id>`   | `<yyyy-mm-dd>#<model>`    | —                        |
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from pennyworth.settings import Settings
+
+TTL_ATTRIBUTE = "expires_at"
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10)
+
+
+def dynamodb_resource(settings: Settings) -> Any:
+    """A boto3 DynamoDB resource for the configured region and endpoint (`AWS_ENDPOINT_URL_DYNAMODB`)."""
+    return boto3.session.Session().resource(
+        "dynamodb",
+        region_name=settings.aws_region,
+        endpoint_url=settings.dynamodb_endpoint_url,
+        config=_CLIENT_CONFIG,
+    )
+
+
+def table(settings: Settings) -> Any:
+    return dynamodb_resource(settings).Table(settings.table_name)
+
+
+def create_table(settings: Settings) -> bool:
+    """Create the table (on-demand, TTL on `expires_at`) unless it exists. True when it was created."""
+    dynamodb = dynamodb_resource(settings)
+    try:
+        created = dynamodb.create_table(
+            TableName=settings.table_name,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "PK", "AttributeType": "S"},
+                {"AttributeName": "SK", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "PK", "KeyType": "HASH"},
+                {"AttributeName": "SK", "KeyType": "RANGE"},
+            ],
+            SSESpecification={"Enabled": True},
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ResourceInUseException":
+            return False
+        raise
+    created.wait_until_exists()
+    dynamodb.meta.client.update_time_to_live(
+        TableName=settings.table_name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+    )
+    return True
