@@ -13,7 +13,6 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr
@@ -22,6 +21,7 @@ from botocore.exceptions import ClientError
 from pennyworth.auth import KeyIdentity
 from pennyworth.errors import QuotaExceeded, RateLimited
 from pennyworth.tables import TTL_ATTRIBUTE
+from pennyworth.usage import NANO
 
 WINDOW_SECONDS = 60
 
@@ -93,7 +93,7 @@ class Limiter:
         item = self._table.get_item(
             Key={"PK": f"KEY#{identity.key_id}", "SK": f"SPEND#{period}"}, ConsistentRead=True
         ).get("Item")
-        spent = float(item["cost_usd"]) if item else 0.0
+        spent = int(item["cost_nusd"]) / NANO if item else 0.0
         if spent >= float(identity.budget_usd or 0):
             raise QuotaExceeded(
                 f"This API key has used its {identity.budget_period} budget of ${identity.budget_usd:.2f} "
@@ -114,8 +114,8 @@ class Limiter:
             )
         if identity.budget_usd is not None and cost_usd:
             period, ttl = period_id(identity.budget_period, datetime.now(UTC))
-            values: dict[str, Any] = {":cost": Decimal(str(round(cost_usd, 10)))}
-            expression = "ADD cost_usd :cost"
+            values: dict[str, Any] = {":cost": round(cost_usd * NANO)}
+            expression = "ADD cost_nusd :cost"
             if ttl is not None:
                 expression += " SET #ttl = :ttl"
                 values[":ttl"] = ttl
@@ -130,4 +130,4 @@ class Limiter:
         """The key's spend in the current `period` (for the CLI)."""
         pid, _ = period_id(period, datetime.now(UTC))
         item = self._table.get_item(Key={"PK": f"KEY#{key_id}", "SK": f"SPEND#{pid}"}).get("Item")
-        return float(item["cost_usd"]) if item else 0.0
+        return int(item["cost_nusd"]) / NANO if item else 0.0

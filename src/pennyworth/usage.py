@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -19,7 +18,8 @@ from boto3.dynamodb.conditions import Attr, Key
 from pennyworth.llm.types import Usage
 
 logger = logging.getLogger("pennyworth.usage")
-_FIGURES = ("requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens", "cost_usd")
+_FIGURES = ("requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens", "cost_nusd")
+NANO = 1_000_000_000  # costs are stored as integer nano-dollars: exact sums, no float drift in ADDs
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class UsageLedger:
             "prompt_tokens": usage.prompt_tokens,
             "completion_tokens": usage.completion_tokens,
             "cached_tokens": usage.cache_read_tokens,
-            "cost_usd": Decimal(str(round(cost_usd, 10))),
+            "cost_nusd": round(cost_usd * NANO),
         }
         try:
             self._table.update_item(
@@ -73,7 +73,7 @@ class UsageLedger:
                 key_id,
                 model,
                 day,
-                {k: str(v) for k, v in figures.items()},
+                figures,
             )
             return False
         return True
@@ -100,9 +100,6 @@ class UsageLedger:
 
 
 def _row(item: dict[str, Any]) -> UsageRow:
-    return UsageRow(
-        key_id=item["key_id"],
-        day=item["day"],
-        model=item["model"],
-        **{name: (float if name == "cost_usd" else int)(item.get(name, 0)) for name in _FIGURES},
-    )
+    counts = {name: int(item.get(name, 0)) for name in _FIGURES}
+    cost = counts.pop("cost_nusd") / NANO
+    return UsageRow(key_id=item["key_id"], day=item["day"], model=item["model"], cost_usd=cost, **counts)

@@ -1,0 +1,157 @@
+"""The `pennyworth` CLI end to end, as an operator runs it: a real process against DynamoDB (moto's server)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from pennyworth.llm.types import Usage
+from pennyworth.settings import Settings
+from pennyworth.tables import table
+from pennyworth.usage import UsageLedger
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pennyworth.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def ok(env: dict[str, str], *args: str) -> str:
+    result = run(env, *args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def env(dynamodb: str) -> dict[str, str]:
+    values = {k: v for k, v in os.environ.items() if not k.startswith("PENNYWORTH_")}
+    values.update(AWS_ENDPOINT_URL_DYNAMODB=dynamodb, PENNYWORTH_TABLE_NAME=f"cli-{uuid.uuid4().hex[:8]}")
+    assert "created" in ok(values, "tables", "create")
+    assert "already exists" in ok(values, "tables", "create")
+    return values
+
+
+def test_help_on_every_command(env) -> None:
+    for command in (
+        [],
+        ["serve"],
+        ["tables"],
+        ["tables", "create"],
+        ["keys"],
+        ["keys", "create"],
+        ["keys", "list"],
+        ["keys", "show"],
+        ["keys", "update"],
+        ["keys", "revoke"],
+        ["keys", "rotate"],
+        ["usage"],
+    ):
+        result = run(env, *command, "--help")
+        assert result.returncode == 0 and "usage: pennyworth" in result.stdout, command
+
+
+def test_key_lifecycle(env) -> None:
+    created = json.loads(
+        ok(
+            env,
+            "keys",
+            "create",
+            "--name",
+            "ci bot",
+            "--owner",
+            "ci@example.com",
+            "--models",
+            "claude-*,nova-pro",
+            "--rpm",
+            "60",
+            "--tpm",
+            "10000",
+            "--budget",
+            "5",
+            "--period",
+            "daily",
+            "--expires",
+            "30d",
+            "--tag",
+            "team=platform",
+            "--json",
+        )
+    )
+    key_id = created["key_id"]
+    assert created["key"].startswith(f"pw-{key_id}-")
+    assert created["allowed_models"] == ["claude-*", "nova-pro"] and created["tags"] == {"team": "platform"}
+    assert "key_hash" not in created
+
+    text = ok(env, "keys", "create", "--name", "plain")
+    assert text.startswith("pw-") and "only time" in text
+
+    listed = json.loads(ok(env, "keys", "list", "--json"))
+    mine = next(k for k in listed if k["key_id"] == key_id)
+    assert mine["spend_this_period_usd"] == 0 and "key" not in mine and "key_hash" not in mine
+    table_text = ok(env, "keys", "list")
+    assert key_id in table_text and "60 rpm, 10000 tpm, $5/daily" in table_text
+
+    shown = json.loads(ok(env, "keys", "show", key_id, "--json"))
+    assert shown["rpm"] == 60 and shown["expires"] > shown["created"]
+    updated = json.loads(
+        ok(env, "keys", "update", key_id, "--rpm", "5", "--clear-budget", "--all-models", "--json")
+    )
+    assert updated["rpm"] == 5 and updated["budget_usd"] is None and updated["allowed_models"] == []
+
+    rotated = json.loads(ok(env, "keys", "rotate", key_id, "--json"))
+    assert rotated["key"] != created["key"] and rotated["key_id"] == key_id
+    revoked = json.loads(ok(env, "keys", "revoke", key_id, "--json"))
+    assert revoked["status"] == "revoked" and revoked["state"] == "revoked"
+
+
+def test_usage_report(env) -> None:
+    ledger = UsageLedger(
+        table(
+            Settings(
+                AWS_ENDPOINT_URL_DYNAMODB=env["AWS_ENDPOINT_URL_DYNAMODB"],
+                table_name=env["PENNYWORTH_TABLE_NAME"],
+            )
+        )
+    )
+    ledger.record(
+        "aaaaaaaaaaaa", "nova-pro", Usage(prompt_tokens=10, completion_tokens=5, cache_read_tokens=2), 0.25
+    )
+    ledger.record("aaaaaaaaaaaa", "nova-pro", Usage(prompt_tokens=1, completion_tokens=1), 0.5)
+    ledger.record("aaaaaaaaaaaa", "claude-sonnet-5-5", None, 0.0, error=True)
+    ledger.record("bbbbbbbbbbbb", "nova-pro", Usage(prompt_tokens=7), 1.0)
+    report = json.loads(ok(env, "usage", "--key", "aaaaaaaaaaaa", "--json"))
+    assert report["totals"] == {
+        "requests": 3,
+        "errors": 1,
+        "prompt_tokens": 11,
+        "completion_tokens": 6,
+        "cached_tokens": 2,
+        "cost_usd": 0.75,
+    }
+    assert {r["model"]: r["requests"] for r in report["rows"]} == {"nova-pro": 2, "claude-sonnet-5-5": 1}
+    everyone = json.loads(ok(env, "usage", "--by", "day", "--json"))
+    assert everyone["totals"]["requests"] == 4 and everyone["totals"]["cost_usd"] == 1.75
+    assert json.loads(ok(env, "usage", "--since", "2999-01-01", "--json"))["rows"] == []
+    assert "TOTAL" in ok(env, "usage")
+
+
+def test_errors_are_one_line(env, dynamodb: str) -> None:
+    unknown = run(env, "keys", "show", "000000000000")
+    assert unknown.returncode == 1 and unknown.stderr.strip() == "pennyworth: no key with id '000000000000'"
+    missing = run({**env, "PENNYWORTH_TABLE_NAME": "no-such-table"}, "keys", "list")
+    assert missing.returncode == 1 and "table 'no-such-table' not found" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+    bad_expiry = run(env, "keys", "create", "--name", "x", "--expires", "soon")
+    assert bad_expiry.returncode == 1 and "--expires" in bad_expiry.stderr
+    no_credentials = {
+        k: v for k, v in env.items() if not k.startswith("AWS_ACCESS") and not k.startswith("AWS_SECRET")
+    }
+    no_credentials.update(AWS_CONFIG_FILE="/nonexistent", AWS_SHARED_CREDENTIALS_FILE="/nonexistent")
+    result = run(no_credentials, "keys", "list")
+    assert result.returncode == 1 and "no AWS credentials" in result.stderr
