@@ -1,8 +1,9 @@
 """Gateway benchmark: prints medians for start-up, CPU per request, added TTFT, CPU per chunk and RSS.
 
-Everything runs on loopback against the Bedrock double in its own process (zero simulated latency). The
-gateway runs as `pennyworth serve` in its own process and its CPU is read from /proc, so the load generator's
-CPU is not counted. Baselines in the same run: LiteLLM called directly and boto3 called directly, each in a
+Everything runs on loopback against the Bedrock double in its own process (zero simulated latency), with keys
+and the usage ledger in a local DynamoDB (moto, in the bench process). The gateway runs as `pennyworth serve`
+in its own process and its CPU is read from /proc, so neither the load generator's nor DynamoDB's CPU is
+counted; the gateway's own DynamoDB client work (signing, serialising the ledger ADD) is. Baselines in the same run: LiteLLM called directly and boto3 called directly, each in a
 fresh process of its own, against the same double.
 
     make bench                      # or: .venv/bin/python bench/gateway_bench.py [--requests 300] [--streams 8]
@@ -22,8 +23,10 @@ from pathlib import Path
 
 import httpx
 
+from pennyworth_dev.dynamodb import LocalDynamoDB
+
 ROOT = Path(__file__).resolve().parent.parent
-KEY = "pw-bench-key"
+KEY_ID, KEY = "000000be4c00", "pw-000000be4c00-benchmark-key-not-a-secret-0000000000000000"
 MODEL_ID = "us.amazon.nova-pro-v1:0"
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -47,7 +50,7 @@ def proc_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def base_env(double_url: str) -> dict[str, str]:
+def base_env(double_url: str, dynamodb_url: str = "") -> dict[str, str]:
     from pennyworth_dev.bedrock_double import TEST_CREDENTIALS
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PENNYWORTH_"))}
@@ -58,10 +61,23 @@ def base_env(double_url: str) -> dict[str, str]:
         AWS_EC2_METADATA_DISABLED="true",
         AWS_ENDPOINT_URL_BEDROCK_RUNTIME=double_url,
         LITELLM_LOCAL_MODEL_COST_MAP="True",
-        PENNYWORTH_API_KEYS=f"bench:{KEY}",
+        AWS_ENDPOINT_URL_DYNAMODB=dynamodb_url,
+        PENNYWORTH_TABLE_NAME="pennyworth-bench",
         PENNYWORTH_LOG_LEVEL="WARNING",
     )
     return env
+
+
+def create_key_table(env: dict[str, str]) -> None:
+    """The table and the bench key (no limits: the common path — one ledger ADD per request)."""
+    os.environ.update(env)
+    from pennyworth.keys import KeyStore
+    from pennyworth.settings import Settings
+    from pennyworth.tables import create_table, table
+
+    settings = Settings()
+    create_table(settings)
+    KeyStore(table(settings)).create({"name": "bench"}, full_key=(KEY_ID, KEY))
 
 
 def wait_http(url: str, deadline: float) -> None:
@@ -105,13 +121,17 @@ def start_gateway(env: dict[str, str]) -> tuple[subprocess.Popen, str, float]:
 
 
 def ttft(client: httpx.Client, url: str, body: dict, headers: dict) -> float:
-    """Seconds from sending a streamed request to the first content chunk."""
+    """Seconds from sending a streamed request to the first content chunk (the stream is read to its end,
+    so no request is cut off and the next one starts on an idle gateway)."""
     started = time.perf_counter()
+    first = None
     with client.stream("POST", url, json=body, headers=headers) as response:
         for line in response.iter_lines():
-            if '"content":"' in line and '"content":""' not in line:
-                return time.perf_counter() - started
-    raise RuntimeError("no content chunk")
+            if first is None and '"content":"' in line and '"content":""' not in line:
+                first = time.perf_counter() - started
+    if first is None:
+        raise RuntimeError("no content chunk")
+    return first
 
 
 def measure_gateway(env: dict[str, str], requests: int, streams: int, starts: int) -> dict[str, float]:
@@ -283,9 +303,11 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
     )
     double_url = f"http://127.0.0.1:{port}"
+    dynamodb = LocalDynamoDB()
     try:
         wait_http(double_url, time.monotonic() + 30)
-        env = base_env(double_url)
+        env = base_env(double_url, dynamodb.start())
+        create_key_table(env)
         gateway = measure_gateway(env, args.requests, args.streams, args.starts)
         gateway["import_litellm_s"] = import_time("litellm", env, args.starts)
         direct_litellm = run_worker("litellm", env, double_url, args.requests, args.streams)
@@ -293,6 +315,7 @@ def main() -> None:
     finally:
         double.terminate()
         double.wait()
+        dynamodb.stop()
     report(gateway, direct_litellm, direct_boto3)
 
 

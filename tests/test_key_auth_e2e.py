@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -63,9 +64,7 @@ def test_rotated_key(fresh_gateway) -> None:
 
 
 def test_rotation_is_seen_even_through_the_cache(gateway_url: str, dynamodb, table_name) -> None:
-    from tests.conftest import gateway_settings  # noqa: F401  (same table as the cached session gateway)
-
-    store = KeyStore(table(_settings(dynamodb, table_name)))
+    store = KeyStore(table(_settings(dynamodb, table_name)))  # the table behind the cached session gateway
     record, old = store.create({"name": "cached rotation"})
     assert hello(sdk(gateway_url, old))  # now cached for 60 s
     _, new = store.rotate(record.key_id)
@@ -118,3 +117,19 @@ def test_model_allow_list_with_globs(fresh_gateway) -> None:
     with pytest.raises(openai.NotFoundError):
         client.models.retrieve("nova-pro")
     assert client.embeddings.create(model="titan-embed-text-v2", input="x").data
+
+
+def test_revocation_takes_effect_within_the_cache_time(double, dynamodb, table_name) -> None:
+    from tests.conftest import gateway_settings
+
+    settings = gateway_settings(double, dynamodb, table_name, key_cache_seconds=1.0)
+    store = KeyStore(table(settings))
+    record, key = store.create({"name": "revoked while cached"})
+    with serve_app(create_app(settings)) as url:
+        client = sdk(url, key)
+        assert hello(client)  # verified and cached
+        store.revoke(record.key_id)
+        assert hello(client)  # still inside the cache time: documented behaviour
+        time.sleep(1.1)
+        with pytest.raises(openai.AuthenticationError):
+            hello(client)

@@ -7,6 +7,7 @@ but runs moto's handling of one request at a time, so conditional updates behave
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from typing import Any
@@ -37,6 +38,7 @@ class LocalDynamoDB:
     """`with LocalDynamoDB() as url:` — the server on 127.0.0.1 for the block's duration."""
 
     def __init__(self, port: int | None = None) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the console
         self.port = port or _free_port()
         app = _Serialized(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
