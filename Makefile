@@ -1,34 +1,69 @@
-# pennyworth: every target creates .venv and installs the hash-checked pins it needs, so each works on a
-# fresh machine with only Python 3.11+ present.
+# pennyworth: every target creates the virtual environments and installs the hash-checked pins it needs, so
+# each works on a fresh machine with only Python 3.11+ and make present.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed
+WORKFLOW_VENV := .venv-workflows
+WORKFLOW_STAMP := $(WORKFLOW_VENV)/.installed
 export LITELLM_LOCAL_MODEL_COST_MAP := True
+export SAM_CLI_TELEMETRY := 0
+export AWS_REGION ?= us-east-1
 
-.PHONY: venv serve test lint format bench clean
+.PHONY: venv serve test lint unit check-template check-workflows build build-check format bench clean
 
+# The app and its tests.
 $(STAMP): requirements/dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# Tools that pin conflicting dependencies (aws-sam-cli wants click 8.1, check-jsonschema click >= 8.5)
+# live in their own virtual environments.
+$(SAM_STAMP): requirements/tools/sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements/tools/sam.txt
+	touch $(SAM_STAMP)
+
+$(WORKFLOW_STAMP): requirements/tools/workflows.txt
+	$(PYTHON) -m venv $(WORKFLOW_VENV)
+	$(WORKFLOW_VENV)/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements/tools/workflows.txt
+	touch $(WORKFLOW_STAMP)
+
 venv: $(STAMP)
 
-## Run the gateway on 127.0.0.1:8000 (offline Bedrock double unless AWS credentials are found; see README).
+## Run the gateway on 127.0.0.1:8000 (offline Bedrock double if no AWS credentials; see README).
 serve: $(STAMP)
 	$(BIN)/python -m pennyworth_dev $(ARGS)
 
-## Lint, format check and the whole offline test suite.
-test: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+## Everything CI checks: lint, the test suite, the template, the workflows, and the built artefact.
+test: lint unit check-template check-workflows build-check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check-template: $(SAM_STAMP)
+	$(SAM_VENV)/bin/cfn-lint template.yaml
+	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
+
+check-workflows: $(WORKFLOW_STAMP)
+	$(WORKFLOW_VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(WORKFLOW_VENV)/bin/zizmor --offline --min-severity low .github/workflows
+
+## sam build without Docker: the layer is built from the lock for python3.13 / arm64 (see layers/).
+build: $(SAM_STAMP)
+	$(SAM_VENV)/bin/sam build --template template.yaml
+
+## Size budget, lock fidelity, arm64 extensions, and a python3.13 import/run check of the artefact.
+build-check: build $(STAMP)
+	$(BIN)/python scripts/check_artifact.py .aws-sam/build
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -39,4 +74,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/gateway_bench.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(WORKFLOW_VENV) .aws-sam .pytest_cache .ruff_cache

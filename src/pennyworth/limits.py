@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,10 +28,11 @@ WINDOW_SECONDS = 60
 
 @dataclass(frozen=True)
 class Admission:
-    """What admitting a request reserved: its minute window and its token estimate."""
+    """What admitting a request reserved: its minute window and its token estimate (and when it began)."""
 
     window: int | None
     estimated_tokens: int
+    started: float = field(default_factory=time.monotonic)
 
 
 def period_id(period: str, at: datetime) -> tuple[str, int | None]:

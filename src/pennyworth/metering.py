@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 
 import anyio
@@ -32,16 +33,20 @@ from pennyworth.llm.types import (
     Usage,
     UsageReport,
 )
+from pennyworth.observability import emit_call_metrics
 from pennyworth.usage import UsageLedger
 
 logger = logging.getLogger("pennyworth.metering")
 
 
 class Metering:
-    def __init__(self, llm: LLMService, limiter: Limiter, ledger: UsageLedger) -> None:
+    def __init__(
+        self, llm: LLMService, limiter: Limiter, ledger: UsageLedger, emit_metrics: bool = False
+    ) -> None:
         self.llm = llm
         self._limiter = limiter
         self._ledger = ledger
+        self._emit_metrics = emit_metrics
 
     async def _admit(self, identity: KeyIdentity, estimate_tokens) -> Admission:
         """Reserve the request (a DynamoDB round trip only for keys that have limits or a budget)."""
@@ -59,7 +64,7 @@ class Metering:
         cost: float,
         error: bool,
     ) -> None:
-        """Ledger first (it must never be lost), then the limiter's true-up and spend."""
+        """Ledger first (it must never be lost), then the limiter's true-up and spend, then metrics."""
         self._ledger.record(identity.key_id, model, usage, cost, error=error)
         try:
             self._limiter.settle(identity, admission, usage.total_tokens if usage else 0, cost)
@@ -67,6 +72,8 @@ class Metering:
             logger.exception(
                 "limit settlement failed: key_id=%s model=%s cost=%s", identity.key_id, model, cost
             )
+        if self._emit_metrics:
+            emit_call_metrics(model, usage, cost, (time.monotonic() - admission.started) * 1000, error)
 
     async def _settle_shielded(
         self,

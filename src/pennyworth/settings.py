@@ -59,8 +59,11 @@ class Settings(BaseSettings):
         description="How long a verified key is trusted without re-reading it (revocation delay).",
     )
 
-    # --- logging ---------------------------------------------------------------------------------------
+    # --- logging and metrics -----------------------------------------------------------------------------
     log_level: str = "INFO"
+    emit_metrics: bool = Field(
+        default=False, description="Print CloudWatch EMF metrics per model call (on Lambda)."
+    )
     log_prompts: bool = Field(default=False, description="Opt-in: include prompt text in debug logs.")
 
 

@@ -23,7 +23,9 @@ from pennyworth.limits import Limiter
 from pennyworth.llm import boundary
 from pennyworth.llm.service import LLMService
 from pennyworth.metering import Metering
+from pennyworth.observability import RequestLog
 from pennyworth.settings import Settings, get_settings
+from pennyworth.snapstart import register_restore_hooks
 from pennyworth.tables import table
 from pennyworth.usage import UsageLedger
 
@@ -106,7 +108,12 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         catalog=load_catalog(settings, raw_id_lookup=boundary.bedrock_model_kind),
         authenticator=KeyAuthenticator(KeyStore(keys_table), settings.key_cache_seconds),
-        metering=Metering(LLMService(settings), Limiter(keys_table), UsageLedger(keys_table)),
+        metering=Metering(
+            LLMService(settings),
+            Limiter(keys_table),
+            UsageLedger(keys_table),
+            emit_metrics=settings.emit_metrics,
+        ),
     )
 
 
@@ -130,4 +137,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(health.router)
     app.include_router(openai_routes.router)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(RequestLog)
+    register_restore_hooks(wired)
+    boundary.warm_up(wired.catalog.resolve(settings.default_chat_model))
     return app

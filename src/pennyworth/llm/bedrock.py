@@ -200,6 +200,11 @@ class BedrockRuntime:
         tokens = headers.get("x-amzn-bedrock-input-token-count")
         return answer, int(tokens) if tokens and tokens.isdigit() else None
 
+    def forget_connections(self) -> None:
+        """Drop sessions and credentials without closing them (after a SnapStart restore their sockets are dead)."""
+        self._sessions = {}
+        self._credentials = None
+
     async def aclose(self) -> None:
         for session in self._sessions.values():
             await session.close()

@@ -20,6 +20,8 @@ from typing import Any
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 os.environ["LITELLM_MODE"] = "PRODUCTION"
 
+import contextlib
+
 import litellm
 from litellm import AmazonConverseConfig
 from litellm.llms.bedrock.common_utils import bedrock_model_supports_regex_lookaround
@@ -180,6 +182,15 @@ def translate_chat(call: ChatCall) -> ConverseRequest:
             f"Cannot send this request to '{call.route.name}': {_clean_message(exc)}"
         ) from exc
     return ConverseRequest(body=dict(body), json_mode=bool(optional.get("json_mode")))
+
+
+def warm_up(route: ModelRoute) -> None:
+    """Translate one small request at start-up, so LiteLLM's lazily imported parts load at init (and land in a
+    SnapStart snapshot) instead of on the first request."""
+    with contextlib.suppress(InvalidRequest):
+        translate_chat(
+            ChatCall(route=route, messages=[{"role": "user", "content": "hi"}], params={"max_tokens": 8})
+        )
 
 
 def translate_embedding(route: ModelRoute, inputs: list[str], dimensions: int | None) -> list[dict[str, Any]]:

@@ -1,0 +1,100 @@
+"""Logs and metrics: one JSON line per request, and EMF metrics per model call (Powertools).
+
+The request line carries the correlation id (API Gateway's request id, which the Lambda Web Adapter forwards in
+`x-amzn-request-context`), method, path, status, latency and the caller's key id — never a key, never prompt or
+completion text. Model calls emit CloudWatch EMF metrics under the `pennyworth` namespace, by model: Requests,
+InputTokens, OutputTokens, CachedTokens, CostUSD, UpstreamErrors, CallLatency.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+from pennyworth.llm.types import Usage
+
+logger = Logger(service="pennyworth")
+NAMESPACE = "pennyworth"
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[
+    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
+]
+
+
+def emit_call_metrics(
+    model: str, usage: Usage | None, cost_usd: float, latency_ms: float, error: bool
+) -> None:
+    """One EMF document for one model call (isolated per call: concurrent requests never mix dimensions)."""
+    metrics = EphemeralMetrics(namespace=NAMESPACE, service="pennyworth")
+    metrics.add_dimension(name="model", value=model)
+    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="UpstreamErrors", unit=MetricUnit.Count, value=1 if error else 0)
+    metrics.add_metric(name="CallLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
+    if usage is not None:
+        metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=usage.prompt_tokens)
+        metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=usage.completion_tokens)
+        metrics.add_metric(name="CachedTokens", unit=MetricUnit.Count, value=usage.cache_read_tokens)
+    metrics.add_metric(name="CostUSD", unit=MetricUnit.NoUnit, value=cost_usd)
+    metrics.flush_metrics()
+
+
+def correlation_id(headers: dict[bytes, bytes]) -> str:
+    """API Gateway's request id when the Web Adapter forwarded it, else a header's, else a fresh one."""
+    context = headers.get(b"x-amzn-request-context")
+    if context:
+        try:
+            request_id = json.loads(context).get("requestId")
+        except (ValueError, AttributeError):
+            request_id = None
+        if request_id:
+            return str(request_id)
+    for name in (b"x-amzn-requestid", b"x-request-id"):
+        if headers.get(name):
+            return headers[name].decode(errors="replace")[:128]
+    return uuid.uuid4().hex
+
+
+class RequestLog:
+    """ASGI middleware: one structured line per HTTP request, and `x-request-id` on every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = correlation_id(dict(scope.get("headers") or ()))
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            identity = (scope.get("state") or {}).get("identity")
+            logger.info(
+                "request",
+                extra={
+                    "correlation_id": request_id,
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "status": status,
+                    "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "key_id": getattr(identity, "key_id", None),
+                },
+            )

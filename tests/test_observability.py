@@ -1,0 +1,117 @@
+"""Structured request logs (correlation id, key id, no prompt text), EMF metrics per call, SnapStart hooks."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import types
+
+import httpx
+import openai
+
+from pennyworth.api.app import create_app
+from pennyworth.llm.types import Usage
+from pennyworth.observability import correlation_id, emit_call_metrics
+from tests.conftest import API_KEY, KEY_ID
+from tests.support.servers import serve_app
+
+
+def emf_documents(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{") and '"_aws"' in line]
+
+
+def test_emf_document(capsys) -> None:
+    emit_call_metrics(
+        "claude-sonnet-5-5",
+        Usage(prompt_tokens=12, completion_tokens=7, cache_read_tokens=3),
+        0.5,
+        42.0,
+        False,
+    )
+    (document,) = emf_documents(capsys.readouterr().out)
+    directive = document["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "pennyworth"
+    assert sorted(directive["Dimensions"][0]) == ["model", "service"]
+    assert document["model"] == "claude-sonnet-5-5"
+    assert (document["InputTokens"], document["OutputTokens"], document["CachedTokens"]) == (
+        [12.0],
+        [7.0],
+        [3.0],
+    )
+    assert (document["Requests"], document["UpstreamErrors"], document["CostUSD"]) == ([1.0], [0.0], [0.5])
+
+
+def test_correlation_id_comes_from_api_gateway() -> None:
+    context = json.dumps({"requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "stage": "prod"}).encode()
+    assert correlation_id({b"x-amzn-request-context": context}) == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    assert correlation_id({b"x-request-id": b"abc"}) == "abc"
+    assert len(correlation_id({})) == 32
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_request_log_line_and_metrics(make_settings, capfd) -> None:
+    captured = Records()
+    logging.getLogger("pennyworth").addHandler(captured)
+    secret_prompt = "my secret prompt text 12345"
+    context = json.dumps({"requestId": "req-0001"})
+    try:
+        with serve_app(create_app(make_settings(emit_metrics=True))) as url:
+            response = httpx.post(
+                f"{url}/v1/chat/completions",
+                json={"model": "nova-pro", "messages": [{"role": "user", "content": secret_prompt}]},
+                headers={"Authorization": f"Bearer {API_KEY}", "x-amzn-request-context": context},
+            )
+            assert response.status_code == 200 and response.headers["x-request-id"] == "req-0001"
+    finally:
+        logging.getLogger("pennyworth").removeHandler(captured)
+    (line,) = [
+        r
+        for r in captured.records
+        if r.getMessage() == "request" and getattr(r, "correlation_id", "") == "req-0001"
+    ]
+    assert (line.status, line.path, line.method, line.key_id) == (200, "/v1/chat/completions", "POST", KEY_ID)
+    assert all(secret_prompt not in str(vars(r)) and API_KEY not in str(vars(r)) for r in captured.records)
+    usage = response.json()["usage"]
+    out = capfd.readouterr().out
+    (document,) = [d for d in emf_documents(out) if d.get("model") == "nova-pro"]
+    assert (document["InputTokens"], document["OutputTokens"]) == (
+        [usage["prompt_tokens"]],
+        [usage["completion_tokens"]],
+    )
+
+
+def test_snapstart_restore_hook_resets_connections(make_settings, monkeypatch) -> None:
+    registered = []
+    runtime_module = types.ModuleType("snapshot_restore_py")  # what the Lambda runtime provides
+    runtime_module.register_after_restore = lambda hook, *args: registered.append((hook, args))
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", runtime_module)
+    app = create_app(make_settings())
+    ((hook, args),) = registered
+    with serve_app(app) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key=API_KEY, max_retries=0)
+        assert client.chat.completions.create(
+            model="nova-pro", messages=[{"role": "user", "content": "before"}]
+        )
+        runtime = app.state.services.metering.llm.runtime
+        assert runtime._sessions and runtime._credentials is not None
+        hook(*args)  # as after a restore
+        assert runtime._sessions == {} and runtime._credentials is None
+        assert client.chat.completions.create(
+            model="nova-pro", messages=[{"role": "user", "content": "after"}]
+        )
+
+
+def test_no_restore_hooks_outside_lambda(make_settings) -> None:
+    from pennyworth.snapstart import register_restore_hooks
+
+    assert "snapshot_restore_py" not in sys.modules
+    assert register_restore_hooks(object()) is False
