@@ -173,7 +173,7 @@ def import_check(function: Path, layer: Path) -> str:
 
 
 def main() -> int:
-    build = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / ".aws-sam" / "build"
+    build = (Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / ".aws-sam" / "build").resolve()
     function, layer = build / "GatewayFunction", build / "DependenciesLayer" / "python"
     if not function.is_dir() or not layer.is_dir():
         print(f"no artefact in {build}: run `sam build` first", file=sys.stderr)

@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Protocol
 
 from pennyworth.errors import Unauthenticated
@@ -32,6 +33,10 @@ class KeyIdentity:
     tpm: int | None = None
     budget_usd: float | None = None
     budget_period: str = "monthly"
+
+    def allows(self, model: str) -> bool:
+        """Whether the key's model allow-list (names or globs; empty = all) admits `model`."""
+        return not self.allowed_models or any(fnmatchcase(model, pattern) for pattern in self.allowed_models)
 
     @classmethod
     def from_record(cls, record: KeyRecord) -> KeyIdentity:

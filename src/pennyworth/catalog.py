@@ -7,6 +7,7 @@ model / inference-profile id — to a `ModelRoute`. Unknown names raise `ModelNo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pennyworth.errors import InvalidRequest, ModelNotFound
 from pennyworth.settings import Settings
 
+_DATE_SUFFIX = re.compile(r"-\d{8}$")
 ModelKind = Literal["chat", "embedding"]
 Capability = Literal["tools", "vision", "reasoning", "json_schema", "prompt_cache", "dimensions"]
 # Given a raw provider id, the kind the price map records for it (None when the id is unknown there).
@@ -126,6 +128,23 @@ class Catalog:
                 f"The model '{name}' is a {route.kind} model and cannot be used for {kind}.", param="model"
             )
         return route
+
+    def resolve_claude(self, name: str, families: dict[str, str], default: str) -> tuple[ModelRoute, bool]:
+        """A route for a Claude model name as Claude Code sends it (dated or not); True when it fell back.
+
+        Known names (with or without a `-YYYYMMDD` suffix) resolve as usual; an unknown `claude-*` name goes to
+        the catalog model configured for its family (opus, sonnet, haiku), or to `default`.
+        """
+        for candidate in (name, _DATE_SUFFIX.sub("", name)):
+            route = self._lookup(candidate)
+            if route is not None:
+                return route, False
+        if not name.startswith("claude"):
+            raise ModelNotFound(
+                f"The model '{name}' does not exist or you do not have access to it.", param="model"
+            )
+        target = next((model for family, model in families.items() if family in name), default)
+        return self.resolve(target, "chat"), True
 
     def _lookup(self, name: str) -> ModelRoute | None:
         if name in self._entries:

@@ -14,19 +14,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import anyio
+import orjson
 
 from pennyworth.auth import KeyIdentity
+from pennyworth.catalog import ModelRoute
+from pennyworth.errors import GatewayError, RateLimited
 from pennyworth.limits import Admission, Limiter
 from pennyworth.llm import boundary
 from pennyworth.llm.service import ChatStream, LLMService
 from pennyworth.llm.types import (
+    AnthropicEvent,
     ChatCall,
     ChatResult,
     EmbeddingCall,
     EmbeddingResult,
+    MessagesCall,
     StreamEvent,
     TextDelta,
     ToolCallDelta,
@@ -37,6 +43,19 @@ from pennyworth.observability import emit_call_metrics
 from pennyworth.usage import UsageLedger
 
 logger = logging.getLogger("pennyworth.metering")
+
+
+def _estimate_anthropic(call: MessagesCall) -> int:
+    """Prompt tokens of an Anthropic request, by LiteLLM's tokenizer over its text (system, messages, tools)."""
+    return boundary.estimate_prompt_tokens(call.route, _as_text_messages(call.body))
+
+
+def _as_text_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
+    texts = [orjson.dumps(body.get("system", "")).decode(), orjson.dumps(body.get("tools", [])).decode()]
+    for message in body.get("messages", []):
+        content = message.get("content")
+        texts.append(content if isinstance(content, str) else orjson.dumps(content).decode())
+    return [{"role": "user", "content": "\n".join(texts)}]
 
 
 class Metering:
@@ -109,7 +128,13 @@ class Metering:
         except BaseException:
             await self._settle_shielded(identity, admission, call.route.name, None, 0.0, True)
             raise
-        events = self._metered(identity, admission, call, inner)
+        events = self._metered(
+            identity,
+            admission,
+            call.route,
+            lambda: boundary.estimate_prompt_tokens(call.route, call.messages),
+            inner,
+        )
 
         async def close() -> None:
             await events.aclose()
@@ -118,36 +143,77 @@ class Metering:
         return ChatStream(events, close)
 
     async def _metered(
-        self, identity: KeyIdentity, admission: Admission, call: ChatCall, inner: ChatStream
+        self,
+        identity: KeyIdentity,
+        admission: Admission,
+        route: ModelRoute,
+        estimate_prompt: Callable[[], int],
+        inner: ChatStream,
     ) -> AsyncIterator[StreamEvent]:
         relayed: list[str] = []
         settled = False
         try:
             async for event in inner.events():
                 kind = type(event)
-                if kind is TextDelta or kind is ToolCallDelta:
-                    relayed.append(event.text if kind is TextDelta else event.arguments)
+                if kind is AnthropicEvent or kind is TextDelta:
+                    relayed.append(event.text)
+                elif kind is ToolCallDelta:
+                    relayed.append(event.arguments)
                 elif kind is UsageReport:
-                    cost = boundary.cost_usd(call.route, event.usage)
-                    await self._settle_shielded(
-                        identity, admission, call.route.name, event.usage, cost, False
-                    )
+                    cost = boundary.cost_usd(route, event.usage)
+                    await self._settle_shielded(identity, admission, route.name, event.usage, cost, False)
                     settled = True
                 yield event
         except Exception:
             if not settled:
                 settled = True
-                await self._settle_shielded(identity, admission, call.route.name, None, 0.0, True)
+                await self._settle_shielded(identity, admission, route.name, None, 0.0, True)
             raise
         finally:
             if not settled:  # cut off (client gone) or ended without a usage event: what was consumed so far
                 usage = Usage(
-                    prompt_tokens=boundary.estimate_prompt_tokens(call.route, call.messages),
-                    completion_tokens=boundary.count_text_tokens(call.route, "".join(relayed)),
+                    prompt_tokens=estimate_prompt(),
+                    completion_tokens=boundary.count_text_tokens(route, "".join(relayed)),
                 )
                 await self._settle_shielded(
-                    identity, admission, call.route.name, usage, boundary.cost_usd(call.route, usage), False
+                    identity, admission, route.name, usage, boundary.cost_usd(route, usage), False
                 )
+
+    async def messages(self, identity: KeyIdentity, call: MessagesCall) -> dict[str, Any]:
+        admission = await self._admit(identity, lambda: _estimate_anthropic(call))
+        try:
+            answer, usage = await self.llm.messages(call)
+        except BaseException:
+            await self._settle_shielded(identity, admission, call.route.name, None, 0.0, True)
+            raise
+        cost = boundary.cost_usd(call.route, usage)
+        await self._settle_shielded(identity, admission, call.route.name, usage, cost, False)
+        return answer
+
+    async def open_messages_stream(self, identity: KeyIdentity, call: MessagesCall) -> ChatStream:
+        admission = await self._admit(identity, lambda: _estimate_anthropic(call))
+        try:
+            inner = await self.llm.open_messages_stream(call)
+        except BaseException:
+            await self._settle_shielded(identity, admission, call.route.name, None, 0.0, True)
+            raise
+        events = self._metered(identity, admission, call.route, lambda: _estimate_anthropic(call), inner)
+
+        async def close() -> None:
+            await events.aclose()
+            await inner.aclose()
+
+        return ChatStream(events, close)
+
+    async def count_tokens(self, call: MessagesCall) -> int:
+        """Bedrock's CountTokens where the model has it; otherwise LiteLLM's estimate (never an error)."""
+        try:
+            return await self.llm.count_tokens(call)
+        except RateLimited:
+            raise
+        except GatewayError as exc:
+            logger.info("CountTokens unavailable for %s (%s): estimating", call.route.model_id, exc.message)
+            return _estimate_anthropic(call)
 
     async def embed(self, identity: KeyIdentity, call: EmbeddingCall) -> EmbeddingResult:
         admission = await self._admit(identity, lambda: sum(len(text) for text in call.inputs) // 4 + 1)

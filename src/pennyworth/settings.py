@@ -36,6 +36,27 @@ class Settings(BaseSettings):
     default_fast_chat_model: str = "claude-haiku-5-5"
     default_embedding_model: str = "titan-embed-text-v2"
 
+    # --- Anthropic Messages API (Claude Code) -------------------------------------------------------------
+    anthropic_default_model: str = Field(
+        default="claude-sonnet-5-5", description="For unknown claude-* names."
+    )
+    anthropic_sonnet_model: str = "claude-sonnet-5-5"
+    anthropic_haiku_model: str = "claude-haiku-5-5"
+    anthropic_opus_model: str = "claude-opus-5-5"
+    anthropic_betas: list[str] = Field(
+        default=[
+            "interleaved-thinking-2025-05-14",
+            "fine-grained-tool-streaming-2025-05-14",
+            "token-efficient-tools-2025-02-19",
+            "output-128k-2025-02-19",
+            "context-1m-2025-08-07",
+            "dev-full-thinking-2025-05-14",
+            "computer-use-2024-10-22",
+            "computer-use-2025-01-24",
+        ],
+        description="anthropic-beta flags forwarded to Bedrock (JSON list); any other flag is dropped.",
+    )
+
     # --- requests --------------------------------------------------------------------------------------
     max_body_bytes: int = Field(default=6 * 1024 * 1024, gt=0)
     allow_remote_images: bool = Field(

@@ -12,6 +12,7 @@ Run it in-process (`BedrockDouble().start()`, for tests) or as its own process
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import socket
 import threading
@@ -24,6 +25,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from pennyworth_dev import double_claude as claude
 from pennyworth_dev import double_script as script
 from pennyworth_dev.eventstream import event_frame, exception_frame
 
@@ -113,9 +115,19 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(script.converse_response(reply))
             elif operation == "converse-stream":
                 self._stream(script.converse_reply(body))
+            elif operation == "invoke" and claude.is_claude_body(body):
+                message = claude.reply(body, model_id)
+                time.sleep(float(message.pop("_directives").get("first_token_delay", 0)))
+                self._json(
+                    message, {"X-Amzn-Bedrock-Input-Token-Count": str(message["usage"]["input_tokens"])}
+                )
             elif operation == "invoke":
                 answer, tokens = script.embedding_response(model_id, body)
                 self._json(answer, {"X-Amzn-Bedrock-Input-Token-Count": str(tokens)})
+            elif operation == "invoke-with-response-stream":
+                self._stream_claude(claude.reply(body, model_id))
+            elif operation == "count-tokens":
+                self._json(claude.count_tokens(model_id, body))
             else:
                 self._error("UnknownOperationException", f"Unknown operation {operation}", 404)
         except script.DoubleError as exc:
@@ -147,34 +159,53 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
 
+    def _stream_claude(self, message: dict[str, Any]) -> None:
+        directives = message.pop("_directives")
+        frames = (
+            (event_frame("chunk", claude.chunk_payload(event)), event["type"] == "content_block_delta")
+            for event in claude.stream_events(message)
+        )
+        _paced(self, frames, directives)
+
     def _stream(self, reply: script.Reply) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/vnd.amazon.eventstream")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        first_delay = reply.number("first_token_delay")
-        chunk_delay = reply.number("chunk_delay")
-        error_after = int(reply.number("error_after", -1))
-        midstream = reply.directives.get("midstream_error")
-        sent = 0
-        try:
-            self._chunk(event_frame("messageStart", b'{"role":"assistant"}'))
-            if first_delay:
+        frames = itertools.chain(
+            [(event_frame("messageStart", b'{"role":"assistant"}'), False)],
+            (
+                (event_frame(kind, payload), kind == "contentBlockDelta")
+                for kind, payload in stream_events(reply)
+            ),
+        )
+        _paced(self, frames, reply.directives)
+
+
+def _paced(handler: _Handler, frames, directives: dict[str, str]) -> None:
+    """Send frames as a chunked event stream, with the directives' delays and mid-stream exception."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/vnd.amazon.eventstream")
+    handler.send_header("Transfer-Encoding", "chunked")
+    handler.end_headers()
+    first_delay = float(directives.get("first_token_delay", 0))
+    chunk_delay = float(directives.get("chunk_delay", 0))
+    error_after = int(directives.get("error_after", 0))
+    midstream = directives.get("midstream_error")
+    sent = 0
+    try:
+        for index, (frame, delta) in enumerate(frames):
+            if index == 1 and first_delay:
                 time.sleep(first_delay)
-            for event_type, payload in stream_events(reply):
-                if midstream and sent == max(error_after, 0):
-                    self._chunk(exception_frame(midstream, f"Injected {midstream} from the Bedrock double."))
-                    break
-                if sent and chunk_delay and event_type == "contentBlockDelta":
-                    time.sleep(chunk_delay)
-                self._chunk(event_frame(event_type, payload))
-                if event_type == "contentBlockDelta":
-                    sent += 1
-                    self.server.note_delta()
-            self._chunk(b"")
-        except (BrokenPipeError, ConnectionResetError):
-            self.server.note_disconnect()
-            self.close_connection = True
+            if delta and midstream and sent == error_after:
+                handler._chunk(exception_frame(midstream, f"Injected {midstream} from the Bedrock double."))
+                break
+            if delta and sent and chunk_delay:
+                time.sleep(chunk_delay)
+            handler._chunk(frame)
+            if delta:
+                sent += 1
+                handler.server.note_delta()
+        handler._chunk(b"")
+    except (BrokenPipeError, ConnectionResetError):
+        handler.server.note_disconnect()
+        handler.close_connection = True
 
 
 def stream_events(reply: script.Reply):

@@ -12,9 +12,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from pennyworth.api import health, openai_routes
+from pennyworth.api import anthropic_routes, health, openai_routes
 from pennyworth.api.dependencies import Services
-from pennyworth.api.errors import error_response, install_error_handlers
+from pennyworth.api.errors import ANTHROPIC_PREFIX, error_response, install_error_handlers
 from pennyworth.auth import KeyAuthenticator
 from pennyworth.catalog import load_catalog
 from pennyworth.errors import PayloadTooLarge
@@ -50,13 +50,14 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or ()).get(b"content-length")
+        anthropic = scope.get("path", "").startswith(ANTHROPIC_PREFIX)
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await _send_error(send, self._error())
+            await _send_error(send, self._error(), anthropic)
             return
         if declared is None:  # chunked: read it here, counting, and replay it to the app
             body = await _read_body(receive, self.limit)
             if body is None:
-                await _send_error(send, self._error())
+                await _send_error(send, self._error(), anthropic)
                 return
             receive = _replay(body, receive)
         await self.app(scope, receive, send)
@@ -93,8 +94,8 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _send_error(send: Send, error: PayloadTooLarge) -> None:
-    response = error_response(error)
+async def _send_error(send: Send, error: PayloadTooLarge, anthropic: bool) -> None:
+    response = error_response(error, anthropic=anthropic)
     await send(
         {"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers}
     )
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(openai_routes.router)
+    app.include_router(anthropic_routes.router)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestLog)
     register_restore_hooks(wired)

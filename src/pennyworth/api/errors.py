@@ -1,7 +1,9 @@
-"""Errors on the wire: OpenAI's envelope `{"error": {"message", "type", "param", "code"}}` for every failure.
+"""Errors on the wire, in the envelope of the API that was called — never a stack trace or an HTML page.
 
-Exception handlers turn our `GatewayError`s, FastAPI's validation errors, unknown routes and anything
-unexpected into that envelope with the right status — never a stack trace or an HTML page.
+OpenAI's `{"error": {"message", "type", "param", "code"}}` everywhere, except under `/v1/messages`, where
+Anthropic's `{"type": "error", "error": {"type", "message"}}` is used with Anthropic's types and statuses
+(529 `overloaded_error` when Bedrock is unavailable). Exception handlers turn our `GatewayError`s, FastAPI's
+validation errors, unknown routes and anything unexpected into the right one.
 """
 
 from __future__ import annotations
@@ -15,7 +17,17 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from pennyworth.errors import GatewayError
+from pennyworth.errors import (
+    GatewayError,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    RateLimited,
+    Unauthenticated,
+    UpstreamError,
+    UpstreamUnavailable,
+)
 
 logger = logging.getLogger("pennyworth.api")
 
@@ -24,18 +36,49 @@ def error_body(error: GatewayError) -> dict[str, Any]:
     return {"error": {"message": error.message, "type": error.type, "param": error.param, "code": error.code}}
 
 
-def error_response(error: GatewayError) -> Response:
+ANTHROPIC_PREFIX = "/v1/messages"
+# Our error classes in Anthropic's vocabulary (most specific first): (class, type, status or None to keep ours).
+_ANTHROPIC_TYPES: list[tuple[type[GatewayError], str, int | None]] = [
+    (PayloadTooLarge, "request_too_large", 413),
+    (InvalidRequest, "invalid_request_error", 400),
+    (Unauthenticated, "authentication_error", 401),
+    (PermissionDenied, "permission_error", 403),
+    (NotFound, "not_found_error", 404),
+    (RateLimited, "rate_limit_error", 429),
+    (UpstreamUnavailable, "overloaded_error", 529),
+    (UpstreamError, "api_error", None),
+]
+
+
+def anthropic_error(error: GatewayError) -> tuple[dict[str, Any], int]:
+    """Anthropic's envelope and status for one of our errors."""
+    for kind, type_, status in _ANTHROPIC_TYPES:
+        if isinstance(error, kind):
+            return {
+                "type": "error",
+                "error": {"type": type_, "message": error.message},
+            }, status or error.status
+    return {"type": "error", "error": {"type": "api_error", "message": error.message}}, error.status
+
+
+def error_response(error: GatewayError, anthropic: bool = False) -> Response:
     headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
-    return Response(
-        orjson.dumps(error_body(error)),
-        status_code=error.status,
-        media_type="application/json",
-        headers=headers,
-    )
+    body, status = anthropic_error(error) if anthropic else (error_body(error), error.status)
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
-def _envelope(status: int, message: str, type_: str, code: str | None, param: str | None = None) -> Response:
-    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
+def _is_anthropic(request: Request) -> bool:
+    return request.url.path.startswith(ANTHROPIC_PREFIX)
+
+
+def _envelope(
+    status: int, message: str, type_: str, code: str | None, param: str | None = None, *, request: Request
+) -> Response:
+    if _is_anthropic(request):
+        kind = {404: NotFound, 405: InvalidRequest, 500: UpstreamError}.get(status, InvalidRequest)
+        body = anthropic_error(kind(message))[0]
+    else:
+        body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
@@ -52,7 +95,11 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
     first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
     if first.get("type") == "json_invalid":
         return _envelope(
-            400, "We could not parse the JSON body of your request.", "invalid_request_error", None
+            400,
+            "We could not parse the JSON body of your request.",
+            "invalid_request_error",
+            None,
+            request=request,
         )
     param = _param_path(tuple(first.get("loc", ())))
     message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
@@ -62,27 +109,35 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
         text = f"Invalid value for '{param}': {message}." if param else f"Invalid request: {message}."
     if len(errors) > 1:
         text += f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} in this request.)"
-    return _envelope(400, text, "invalid_request_error", "invalid_value" if param else None, param or None)
+    if _is_anthropic(request) and param:
+        text = f"{param}: {message}" if first.get("type") != "missing" else f"{param}: Field required"
+    return _envelope(
+        400, text, "invalid_request_error", "invalid_value" if param else None, param or None, request=request
+    )
 
 
 async def _gateway_error(request: Request, exc: GatewayError) -> Response:
-    return error_response(exc)
+    return error_response(exc, anthropic=_is_anthropic(request))
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     if exc.status_code == 404:
         message = f"Unknown request URL: {request.method} {request.url.path}."
-        return _envelope(404, message, "invalid_request_error", "unknown_url")
+        return _envelope(404, message, "invalid_request_error", "unknown_url", request=request)
     if exc.status_code == 405:
         message = f"Method {request.method} is not allowed on {request.url.path}."
-        return _envelope(405, message, "invalid_request_error", "method_not_allowed")
-    return _envelope(exc.status_code, str(exc.detail), "invalid_request_error", None)
+        return _envelope(405, message, "invalid_request_error", "method_not_allowed", request=request)
+    return _envelope(exc.status_code, str(exc.detail), "invalid_request_error", None, request=request)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return _envelope(
-        500, "The gateway hit an internal error. It has been logged.", "api_error", "internal_error"
+        500,
+        "The gateway hit an internal error. It has been logged.",
+        "api_error",
+        "internal_error",
+        request=request,
     )
 
 

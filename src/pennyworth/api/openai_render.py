@@ -7,7 +7,6 @@ the first one, an SSE comment goes out every `keepalive` seconds so proxies keep
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import struct
@@ -19,6 +18,7 @@ from typing import Any
 import orjson
 
 from pennyworth.api.errors import error_body
+from pennyworth.api.sse import first_event
 from pennyworth.errors import GatewayError, UpstreamError
 from pennyworth.llm.service import ChatStream
 from pennyworth.llm.types import (
@@ -113,26 +113,6 @@ def _delta_choice(event: StreamEvent) -> dict[str, Any] | None:
     return None
 
 
-async def _first_event(
-    events: AsyncIterator[StreamEvent], keepalive: float
-) -> AsyncIterator[StreamEvent | bytes]:
-    """Yield keep-alive comments while waiting for the first event, then that event (if any)."""
-    pending = asyncio.ensure_future(anext(events))
-    try:
-        while True:
-            done, _ = await asyncio.wait({pending}, timeout=keepalive)
-            if done:
-                break
-            yield KEEPALIVE
-        try:
-            yield pending.result()
-        except StopAsyncIteration:
-            return
-    finally:
-        if not pending.done():
-            pending.cancel()
-
-
 async def sse_chat_stream(
     stream: ChatStream, *, model: str, include_usage: bool, keepalive: float
 ) -> AsyncIterator[bytes]:
@@ -161,7 +141,7 @@ async def sse_chat_stream(
     try:
         yield prefix + b'{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}' + suffix
         first: StreamEvent | None = None
-        async for item in _first_event(events, keepalive):
+        async for item in first_event(events, keepalive, KEEPALIVE):
             if type(item) is bytes:
                 yield item
             else:

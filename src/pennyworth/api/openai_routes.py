@@ -7,7 +7,6 @@ it, hands a provider-neutral call to the LLM service and renders the answer in O
 from __future__ import annotations
 
 import re
-from fnmatch import fnmatchcase
 from typing import Any
 
 import orjson
@@ -44,15 +43,9 @@ def _json(body: dict[str, Any]) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-def _allowed(identity: KeyIdentity, name: str) -> bool:
-    return not identity.allowed_models or any(
-        fnmatchcase(name, pattern) for pattern in identity.allowed_models
-    )
-
-
 def _route_for(svc: Services, identity: KeyIdentity, model: str, kind: str) -> ModelRoute:
     route = svc.catalog.resolve(model, kind)  # type: ignore[arg-type]
-    if not _allowed(identity, route.name):
+    if not identity.allows(route.name):
         raise PermissionDenied(f"This API key is not allowed to use the model '{model}'.", param="model")
     return route
 
@@ -173,7 +166,7 @@ def _model_object(name: str) -> dict[str, Any]:
 @router.get("/models", response_model=ModelList, responses=_ERRORS)
 async def list_models(identity: Caller, svc: Wired) -> Response:
     """The models this key may use."""
-    names = [name for name in svc.catalog.public_names() if _allowed(identity, name)]
+    names = [name for name in svc.catalog.public_names() if identity.allows(name)]
     return _json({"object": "list", "data": [_model_object(name) for name in names]})
 
 
@@ -184,7 +177,7 @@ async def get_model(
     svc: Wired,
 ) -> Response:
     """One model of the catalog."""
-    if model_id not in svc.catalog.public_names() or not _allowed(identity, model_id):
+    if model_id not in svc.catalog.public_names() or not identity.allows(model_id):
         raise ModelNotFound(
             f"The model '{model_id}' does not exist or you do not have access to it.", param="model"
         )

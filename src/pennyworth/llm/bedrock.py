@@ -8,6 +8,7 @@ decoded with botocore's event-stream parser (prelude and message CRCs checked).
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -33,6 +34,16 @@ from pennyworth.errors import (
 from pennyworth.settings import Settings
 
 DEFAULT_RETRY_AFTER_SECONDS = 2
+_PROFILE_PREFIXES = {
+    "us",
+    "eu",
+    "apac",
+    "au",
+    "jp",
+    "global",
+    "us-gov",
+    "ca",
+}  # cross-region inference profiles
 
 
 def bedrock_error(error_type: str, message: str, retry_after: str | None = None) -> GatewayError:
@@ -193,6 +204,19 @@ class BedrockRuntime:
         path = f"/model/{quote(model_id, safe='')}/converse-stream"
         response = await self._post(path, body, "application/vnd.amazon.eventstream")
         return EventStream(response.content.iter_any(), response.close)
+
+    async def invoke_stream(self, model_id: str, body: bytes) -> EventStream:
+        """InvokeModelWithResponseStream: `chunk` events whose payload carries the model's own event, base64."""
+        path = f"/model/{quote(model_id, safe='')}/invoke-with-response-stream"
+        response = await self._post(path, body, "application/vnd.amazon.eventstream")
+        return EventStream(response.content.iter_any(), response.close)
+
+    async def count_tokens(self, model_id: str, invoke_body: bytes) -> int:
+        """CountTokens for an InvokeModel body (Bedrock wants the base model id, not an inference profile)."""
+        base_id = model_id.split(".", 1)[1] if model_id.split(".", 1)[0] in _PROFILE_PREFIXES else model_id
+        body = orjson.dumps({"input": {"invokeModel": {"body": base64.b64encode(invoke_body).decode()}}})
+        answer, _ = await self._json(f"/model/{quote(base_id, safe='')}/count-tokens", body)
+        return int(answer["inputTokens"])
 
     async def invoke(self, model_id: str, body: bytes) -> tuple[dict[str, Any], int | None]:
         """InvokeModel: the response body, and the input token count Bedrock reports in a header."""

@@ -15,10 +15,19 @@ from typing import Any
 import orjson
 
 from pennyworth.errors import UpstreamError
-from pennyworth.llm import boundary
+from pennyworth.llm import anthropic, boundary
 from pennyworth.llm.bedrock import BedrockRuntime, EventStream
 from pennyworth.llm.converse import StreamTranslator, result_from_converse
-from pennyworth.llm.types import ChatCall, ChatResult, EmbeddingCall, EmbeddingResult, StreamEvent
+from pennyworth.llm.types import (
+    ChatCall,
+    ChatResult,
+    EmbeddingCall,
+    EmbeddingResult,
+    MessagesCall,
+    StreamEvent,
+    Usage,
+    UsageReport,
+)
 from pennyworth.secrets import SecretStore
 from pennyworth.settings import Settings
 
@@ -60,6 +69,18 @@ async def _bedrock_events(stream: EventStream, translator: StreamTranslator) -> 
             yield event
 
 
+async def _anthropic_events(
+    stream: EventStream, reader: anthropic.StreamReader
+) -> AsyncIterator[StreamEvent]:
+    async for event_type, payload in stream.events():
+        if event_type != "chunk":
+            continue
+        event = reader.read(payload)
+        if event.type == "message_stop":
+            yield UsageReport(reader.usage())
+        yield event
+
+
 class LLMService:
     def __init__(self, settings: Settings, runtime: BedrockRuntime | None = None) -> None:
         self.runtime = runtime or BedrockRuntime(settings)
@@ -82,6 +103,21 @@ class LLMService:
         return ChatStream(
             _bedrock_events(stream, StreamTranslator(json_mode=request.json_mode)), stream.aclose
         )
+
+    async def messages(self, call: MessagesCall) -> tuple[dict[str, Any], Usage]:
+        """A whole Anthropic Messages answer from Claude on Bedrock, and its usage."""
+        answer, _ = await self.runtime.invoke(call.route.model_id, anthropic.request_body(call))
+        return anthropic.public_message(answer, call.requested_model), anthropic.usage_of(answer.get("usage"))
+
+    async def open_messages_stream(self, call: MessagesCall) -> ChatStream:
+        """Claude's Anthropic event stream; a UsageReport comes just before `message_stop`."""
+        stream = await self.runtime.invoke_stream(call.route.model_id, anthropic.request_body(call))
+        return ChatStream(
+            _anthropic_events(stream, anthropic.StreamReader(call.requested_model)), stream.aclose
+        )
+
+    async def count_tokens(self, call: MessagesCall) -> int:
+        return await self.runtime.count_tokens(call.route.model_id, anthropic.request_body(call))
 
     async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
         bodies = boundary.translate_embedding(call.route, call.inputs, call.dimensions)

@@ -92,7 +92,27 @@ class UsageReport:
     usage: Usage
 
 
-StreamEvent = TextDelta | ReasoningDelta | ToolCallStart | ToolCallDelta | Finish | UsageReport
+@dataclass(slots=True)
+class AnthropicEvent:
+    """One event of Anthropic's Messages stream, relayed as is (`text` holds a delta's text, for estimates)."""
+
+    type: str
+    data: bytes  # the event's JSON, ready to send
+    text: str = ""
+
+
+StreamEvent = (
+    TextDelta | ReasoningDelta | ToolCallStart | ToolCallDelta | Finish | UsageReport | AnthropicEvent
+)
+
+
+@dataclass(slots=True)
+class MessagesCall:
+    """An Anthropic Messages request for a Claude model on Bedrock, as the InvokeModel body it becomes."""
+
+    route: ModelRoute
+    body: dict[str, Any]
+    requested_model: str  # echoed back in answers (Claude Code checks it), while usage is kept by route name
 
 
 @dataclass(slots=True)

@@ -1,0 +1,96 @@
+"""Anthropic's Messages API: `POST /v1/messages` (whole or streamed) and `POST /v1/messages/count_tokens`.
+
+What Claude Code calls (`?beta=true` included). Claude model names resolve through the catalog; a `claude-*`
+name the catalog does not know falls back to the operator's model for its family (opus, sonnet, haiku) or the
+default, and the fallback is logged. `anthropic-beta` flags Bedrock supports are forwarded, the rest dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from starlette.responses import Response
+
+from pennyworth.api.anthropic_render import sse_messages
+from pennyworth.api.anthropic_schemas import (
+    AnthropicError,
+    CountTokensRequest,
+    Message,
+    MessagesRequest,
+    TokenCount,
+)
+from pennyworth.api.dependencies import Caller, Services, Wired
+from pennyworth.auth import KeyIdentity
+from pennyworth.catalog import ModelRoute
+from pennyworth.errors import InvalidRequest, PermissionDenied
+from pennyworth.llm.anthropic import bedrock_body
+from pennyworth.llm.types import MessagesCall
+
+logger = logging.getLogger("pennyworth.api")
+router = APIRouter(prefix="/v1", tags=["Anthropic"])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": AnthropicError} for status in (400, 401, 403, 404, 413, 429, 500, 502, 504, 529)
+}
+
+
+def claude_route(svc: Services, identity: KeyIdentity, model: str) -> ModelRoute:
+    """The catalog route for a Claude model name, falling back by family; 400 for non-Claude routes."""
+    settings = svc.settings
+    families = {
+        "opus": settings.anthropic_opus_model,
+        "sonnet": settings.anthropic_sonnet_model,
+        "haiku": settings.anthropic_haiku_model,
+    }
+    route, fallback = svc.catalog.resolve_claude(model, families, settings.anthropic_default_model)
+    if fallback:
+        logger.info("unknown Claude model %r served by %r", model, route.name)
+    if route.provider != "bedrock" or "anthropic." not in route.model_id:
+        raise InvalidRequest(f"The Messages API serves Claude models on Bedrock; '{model}' is not one.")
+    if not identity.allows(route.name):
+        raise PermissionDenied(f"This API key is not allowed to use the model '{model}'.")
+    return route
+
+
+def _call(svc: Services, identity: KeyIdentity, body: CountTokensRequest, request: Request) -> MessagesCall:
+    route = claude_route(svc, identity, body.model)
+    betas = request.headers.get("anthropic-beta", "").split(",")
+    raw = body.model_dump(exclude_none=True)
+    return MessagesCall(
+        route=route,
+        body=bedrock_body(raw, betas, frozenset(svc.settings.anthropic_betas)),
+        requested_model=body.model,
+    )
+
+
+@router.post(
+    "/messages",
+    response_model=None,
+    responses={200: {"model": Message, "description": "A message, or SSE events."}, **_ERRORS},
+)
+async def create_message(body: MessagesRequest, request: Request, identity: Caller, svc: Wired) -> Response:
+    """Create a message (Anthropic's API); `stream: true` for Anthropic's server-sent events."""
+    call = _call(svc, identity, body, request)
+    if not body.stream:
+        answer = await svc.metering.messages(identity, call)
+        return Response(orjson.dumps(answer), media_type="application/json")
+    stream = await svc.metering.open_messages_stream(identity, call)
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(
+        sse_messages(stream, keepalive=svc.settings.stream_keepalive_seconds),
+        media_type="text/event-stream",
+        headers=headers,
+    )
+
+
+@router.post("/messages/count_tokens", response_model=TokenCount, responses=_ERRORS)
+async def count_tokens(body: CountTokensRequest, request: Request, identity: Caller, svc: Wired) -> Response:
+    """Count a request's input tokens: Bedrock's CountTokens where the model has it, else an estimate."""
+    call = _call(svc, identity, body, request)
+    call.body.setdefault("max_tokens", 1)  # InvokeModel bodies need one; it does not change the count
+    return Response(
+        orjson.dumps({"input_tokens": await svc.metering.count_tokens(call)}), media_type="application/json"
+    )

@@ -1,0 +1,244 @@
+"""What the Bedrock double answers to Claude's own format (InvokeModel / InvokeModelWithResponseStream / CountTokens).
+
+Validates like Bedrock: `anthropic_version` must be `bedrock-2023-05-31`, `max_tokens` is required, unknown
+top-level fields are refused ("extraneous key"), and so are beta flags Bedrock does not know ("invalid beta
+flag"). Replies reuse `double_script`'s directives (errors, delays, chunks, tools, cache reads).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from pennyworth_dev.double_script import DoubleError, directives_in, sample_for
+
+ACCEPTED_FIELDS = {
+    "anthropic_version",
+    "anthropic_beta",
+    "max_tokens",
+    "messages",
+    "system",
+    "temperature",
+    "top_p",
+    "top_k",
+    "stop_sequences",
+    "tools",
+    "tool_choice",
+    "thinking",
+}
+KNOWN_BETAS = {
+    "interleaved-thinking-2025-05-14",
+    "fine-grained-tool-streaming-2025-05-14",
+    "token-efficient-tools-2025-02-19",
+    "output-128k-2025-02-19",
+    "context-1m-2025-08-07",
+    "dev-full-thinking-2025-05-14",
+    "computer-use-2024-10-22",
+    "computer-use-2025-01-24",
+}
+
+
+def is_claude_body(body: dict[str, Any]) -> bool:
+    return "anthropic_version" in body
+
+
+def _texts(content: Any) -> list[str]:
+    if isinstance(content, str):
+        return [content]
+    out = []
+    for block in content or []:
+        if block.get("type") == "text":
+            out.append(block.get("text", ""))
+        elif block.get("type") == "tool_result":
+            inner = block.get("content")
+            out.extend(_texts(inner) if not isinstance(inner, str) else [inner])
+    return out
+
+
+def validate(body: dict[str, Any]) -> None:
+    extraneous = sorted(set(body) - ACCEPTED_FIELDS)
+    if extraneous:
+        raise DoubleError(
+            "ValidationException",
+            f"Malformed input request: extraneous key [{extraneous[0]}] is not permitted",
+        )
+    if body.get("anthropic_version") != "bedrock-2023-05-31":
+        raise DoubleError("ValidationException", "anthropic_version must be bedrock-2023-05-31")
+    for beta in body.get("anthropic_beta", []):
+        if beta not in KNOWN_BETAS:
+            raise DoubleError("ValidationException", f"invalid beta flag: {beta}")
+    if not isinstance(body.get("max_tokens"), int):
+        raise DoubleError(
+            "ValidationException", "Malformed input request: required key [max_tokens] not found"
+        )
+    messages = body.get("messages") or []
+    if not messages or messages[0].get("role") != "user":
+        raise DoubleError("ValidationException", "messages: the first message must use the user role")
+    for message in messages:
+        for block in message.get("content") if isinstance(message.get("content"), list) else []:
+            if "ttl" in (block.get("cache_control") or {}):
+                raise DoubleError("ValidationException", "cache_control.ttl: Extra inputs are not permitted")
+
+
+def reply(body: dict[str, Any], model_id: str) -> dict[str, Any]:
+    """The whole Anthropic message for a body (raises DoubleError for injected or invalid cases)."""
+    validate(body)
+    last = body["messages"][-1]
+    last_texts = _texts(last.get("content"))
+    directives = directives_in(" ".join(last_texts))
+    if "error" in directives:
+        raise DoubleError(directives["error"], f"Injected {directives['error']} from the Bedrock double.")
+    content: list[dict[str, Any]] = []
+    if (body.get("thinking") or {}).get("type") in ("enabled", "adaptive"):
+        content.append(
+            {"type": "thinking", "thinking": "Let me think this through.", "signature": "c2lnLWNsYXVkZQ=="}
+        )
+    tools = body.get("tools") or []
+    choice = body.get("tool_choice") or {}
+    stop_reason = "end_turn"
+    if tools and (choice.get("type") in ("any", "tool") or "tool" in directives):
+        tool = next((t for t in tools if t["name"] == choice.get("name")), tools[0])
+        content.append(
+            {
+                "type": "tool_use",
+                "id": "toolu_double01",
+                "name": tool["name"],
+                "input": sample_for(tool.get("input_schema") or {}),
+            }
+        )
+        stop_reason = "tool_use"
+    else:
+        saw_result = isinstance(last.get("content"), list) and any(
+            b.get("type") == "tool_result" for b in last["content"]
+        )
+        if "chunks" in directives:
+            text = " ".join(f"w{i}" for i in range(int(directives["chunks"])))
+        elif saw_result:
+            text = "The tool says: " + " ".join(last_texts)[:200]
+        else:
+            text = "Hello from Claude on the Bedrock double."
+        for stop in body.get("stop_sequences") or []:
+            if stop in text:
+                text, stop_reason = text[: text.index(stop)], "stop_sequence"
+                break
+        words = text.split(" ")
+        if len(words) > body["max_tokens"]:
+            text, stop_reason = " ".join(words[: body["max_tokens"]]), "max_tokens"
+        content.append({"type": "text", "text": text})
+    input_tokens = max(1, sum(len(" ".join(_texts(m.get("content"))).split()) for m in body["messages"]))
+    output_tokens = sum(
+        len(json.dumps(b).split())
+        if b["type"] == "tool_use"
+        else len(b.get("text", b.get("thinking", "")).split())
+        for b in content
+    )
+    usage = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+    usage["cache_read_input_tokens"] = int(directives.get("cache_read", 0))
+    usage["cache_creation_input_tokens"] = 0
+    return {
+        "id": "msg_bdrk_double01",
+        "type": "message",
+        "role": "assistant",
+        "model": model_id,
+        "content": content,
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": usage,
+        "_directives": directives,
+    }
+
+
+def stream_events(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Anthropic's stream events for a message, as Bedrock wraps them (the last carries Bedrock's metrics)."""
+    usage = message["usage"]
+    start = {
+        **{k: v for k, v in message.items() if not k.startswith("_")},
+        "content": [],
+        "stop_reason": None,
+    }
+    start["usage"] = {**usage, "output_tokens": 1}
+    events: list[dict[str, Any]] = [{"type": "message_start", "message": start}]
+    for index, block in enumerate(message["content"]):
+        if block["type"] == "text":
+            events.append(
+                {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}
+            )
+            words = block["text"].split(" ")
+            for i, word in enumerate(words):
+                piece = word + (" " if i < len(words) - 1 else "")
+                events.append(
+                    {
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {"type": "text_delta", "text": piece},
+                    }
+                )
+        elif block["type"] == "thinking":
+            events.append(
+                {
+                    "type": "content_block_start",
+                    "index": index,
+                    "content_block": {"type": "thinking", "thinking": ""},
+                }
+            )
+            for word in block["thinking"].split(" "):
+                events.append(
+                    {
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {"type": "thinking_delta", "thinking": word + " "},
+                    }
+                )
+            events.append(
+                {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": "signature_delta", "signature": block["signature"]},
+                }
+            )
+        else:
+            events.append(
+                {"type": "content_block_start", "index": index, "content_block": {**block, "input": {}}}
+            )
+            arguments = json.dumps(block["input"])
+            third = max(len(arguments) // 3, 1)
+            for i in range(0, len(arguments), third):
+                events.append(
+                    {
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {"type": "input_json_delta", "partial_json": arguments[i : i + third]},
+                    }
+                )
+        events.append({"type": "content_block_stop", "index": index})
+    events.append(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+            "usage": {"output_tokens": usage["output_tokens"]},
+        }
+    )
+    metrics = {
+        "inputTokenCount": usage["input_tokens"],
+        "outputTokenCount": usage["output_tokens"],
+        "invocationLatency": 1,
+    }
+    events.append({"type": "message_stop", "amazon-bedrock-invocationMetrics": metrics})
+    return events
+
+
+def chunk_payload(event: dict[str, Any]) -> bytes:
+    return json.dumps({"bytes": base64.b64encode(json.dumps(event).encode()).decode()}).encode()
+
+
+def count_tokens(model_id: str, body: dict[str, Any]) -> dict[str, int]:
+    if model_id.split(".", 1)[0] in ("us", "eu", "global", "apac", "jp", "au"):
+        raise DoubleError(
+            "ValidationException", "CountTokens takes a foundation model id, not an inference profile"
+        )
+    inner = json.loads(base64.b64decode(body["input"]["invokeModel"]["body"]))
+    if "claude-haiku-4-5" in model_id:  # a model without CountTokens support, for the fallback path
+        raise DoubleError("ValidationException", "The provided model doesn't support counting tokens.")
+    words = sum(len(" ".join(_texts(m.get("content"))).split()) for m in inner.get("messages", []))
+    return {"inputTokens": max(1, words) + len(str(inner.get("system", "")).split())}
