@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from pennyworth.api import anthropic_routes, health, openai_routes
+from pennyworth.api import anthropic_routes, health, openai_routes, responses_routes
 from pennyworth.api.dependencies import Services
 from pennyworth.api.errors import ANTHROPIC_PREFIX, error_response, install_error_handlers
 from pennyworth.auth import KeyAuthenticator
@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(health.router)
     app.include_router(openai_routes.router)
     app.include_router(anthropic_routes.router)
+    app.include_router(responses_routes.router)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestLog)
     register_restore_hooks(wired)

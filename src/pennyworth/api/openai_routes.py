@@ -32,7 +32,7 @@ from pennyworth.llm.types import ChatCall, EmbeddingCall
 
 router = APIRouter(prefix="/v1", tags=["OpenAI"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 413, 429, 502, 503, 504)
 }
 _DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|jpg|gif|webp);base64,")
@@ -43,21 +43,22 @@ def _json(body: dict[str, Any]) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-def _route_for(svc: Services, identity: KeyIdentity, model: str, kind: str) -> ModelRoute:
+def route_for(svc: Services, identity: KeyIdentity, model: str, kind: str) -> ModelRoute:
     route = svc.catalog.resolve(model, kind)  # type: ignore[arg-type]
     if not identity.allows(route.name):
         raise PermissionDenied(f"This API key is not allowed to use the model '{model}'.", param="model")
     return route
 
 
-def _check_images(body: ChatCompletionRequest, allow_remote: bool) -> None:
-    for m_index, message in enumerate(body.messages):
-        if message.role != "user" or isinstance(message.content, str):
+def check_images(messages: list[dict[str, Any]], allow_remote: bool) -> None:
+    """Images must be inline `data:` URIs; remote URLs only when the operator allows fetching (SSRF)."""
+    for m_index, message in enumerate(messages):
+        if message["role"] != "user" or isinstance(message["content"], str):
             continue
-        for p_index, part in enumerate(message.content):
-            if part.type != "image_url":
+        for p_index, part in enumerate(message["content"]):
+            if part.get("type") != "image_url":
                 continue
-            url = part.image_url.url
+            url = part["image_url"]["url"]
             param = f"messages.{m_index}.content.{p_index}.image_url.url"
             if url.startswith(("http://", "https://")):
                 if not allow_remote:
@@ -73,24 +74,25 @@ def _check_images(body: ChatCompletionRequest, allow_remote: bool) -> None:
                 )
 
 
-def _check_capabilities(body: ChatCompletionRequest, route: ModelRoute) -> None:
-    if not route.capabilities:  # raw ids carry no capability list: let Bedrock judge
+def check_capabilities(call: ChatCall) -> None:
+    """Refuse what the catalog says the model cannot do (raw ids carry no capability list: Bedrock judges)."""
+    if not call.route.capabilities:
         return
     needs = {
-        "tools": bool(body.tools),
-        "reasoning": body.reasoning_effort is not None,
+        "tools": bool(call.params.get("tools")),
+        "reasoning": call.params.get("reasoning_effort") is not None,
         "vision": any(
-            m.role == "user"
-            and not isinstance(m.content, str)
-            and any(p.type == "image_url" for p in m.content)
-            for m in body.messages
+            m["role"] == "user"
+            and not isinstance(m["content"], str)
+            and any(p.get("type") == "image_url" for p in m["content"])
+            for m in call.messages
         ),
     }
     param = {"tools": "tools", "reasoning": "reasoning_effort", "vision": "messages"}
     for capability, needed in needs.items():
-        if needed and capability not in route.capabilities:
+        if needed and capability not in call.route.capabilities:
             raise InvalidRequest(
-                f"The model '{route.name}' does not support {capability}.", param=param[capability]
+                f"The model '{call.route.name}' does not support {capability}.", param=param[capability]
             )
 
 
@@ -118,7 +120,7 @@ def _chat_call(body: ChatCompletionRequest, route: ModelRoute) -> ChatCall:
     response_model=None,
     responses={
         200: {"model": ChatCompletion, "description": "A completion, or an SSE stream of chunks."},
-        **_ERRORS,
+        **ERROR_RESPONSES,
     },
 )
 async def chat_completions(
@@ -127,10 +129,10 @@ async def chat_completions(
     svc: Wired,
 ) -> Response:
     """Create a chat completion (OpenAI's API), streamed with `stream: true`."""
-    route = _route_for(svc, identity, body.model, "chat")
-    _check_images(body, svc.settings.allow_remote_images)
-    _check_capabilities(body, route)
+    route = route_for(svc, identity, body.model, "chat")
     call = _chat_call(body, route)
+    check_images(call.messages, svc.settings.allow_remote_images)
+    check_capabilities(call)
     if not body.stream:
         return _json(chat_completion(await svc.metering.chat(identity, call), body.model))
     stream = await svc.metering.open_chat_stream(identity, call)
@@ -142,14 +144,16 @@ async def chat_completions(
     return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
 
 
-@router.post("/embeddings", response_model=None, responses={200: {"model": EmbeddingResponse}, **_ERRORS})
+@router.post(
+    "/embeddings", response_model=None, responses={200: {"model": EmbeddingResponse}, **ERROR_RESPONSES}
+)
 async def embeddings(
     body: EmbeddingRequest,
     identity: Caller,
     svc: Wired,
 ) -> Response:
     """Create embeddings (OpenAI's API); `base64` is the little-endian float32 encoding of the same vectors."""
-    route = _route_for(svc, identity, body.model, "embedding")
+    route = route_for(svc, identity, body.model, "embedding")
     if body.dimensions is not None and "dimensions" not in route.capabilities:
         raise InvalidRequest(f"The model '{body.model}' does not support 'dimensions'.", param="dimensions")
     inputs = [body.input] if isinstance(body.input, str) else list(body.input)
@@ -163,14 +167,14 @@ def _model_object(name: str) -> dict[str, Any]:
     return {"id": name, "object": "model", "created": _CATALOG_CREATED, "owned_by": "pennyworth"}
 
 
-@router.get("/models", response_model=ModelList, responses=_ERRORS)
+@router.get("/models", response_model=ModelList, responses=ERROR_RESPONSES)
 async def list_models(identity: Caller, svc: Wired) -> Response:
     """The models this key may use."""
     names = [name for name in svc.catalog.public_names() if identity.allows(name)]
     return _json({"object": "list", "data": [_model_object(name) for name in names]})
 
 
-@router.get("/models/{model_id:path}", response_model=ModelObject, responses=_ERRORS)
+@router.get("/models/{model_id:path}", response_model=ModelObject, responses=ERROR_RESPONSES)
 async def get_model(
     model_id: str,
     identity: Caller,

@@ -1,0 +1,336 @@
+"""Rendering results in the OpenAI Responses API's shapes: the `response` object and its SSE event sequence.
+
+Streams follow OpenAI's order: `response.created`, `response.in_progress`, then per output item
+`response.output_item.added` → its deltas (`response.output_text.delta`,
+`response.function_call_arguments.delta`, `response.reasoning_summary_text.delta`) → `...done` events →
+`response.output_item.done`, and finally `response.completed` with usage. Each event carries a
+`sequence_number`; each is written as soon as the model produced it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+
+from pennyworth.api.responses_schemas import ResponsesRequest
+from pennyworth.api.sse import first_event
+from pennyworth.errors import GatewayError, UpstreamError
+from pennyworth.llm.service import ChatStream
+from pennyworth.llm.types import (
+    ChatResult,
+    Finish,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallStart,
+    Usage,
+    UsageReport,
+)
+
+logger = logging.getLogger("pennyworth.api")
+KEEPALIVE = b": keep-alive\n\n"
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def usage_dict(usage: Usage) -> dict[str, Any]:
+    return {
+        "input_tokens": usage.prompt_tokens,
+        "input_tokens_details": {"cached_tokens": usage.cache_read_tokens},
+        "output_tokens": usage.completion_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": usage.total_tokens,
+    }
+
+
+def response_object(
+    request: ResponsesRequest,
+    response_id: str,
+    output: list[dict[str, Any]],
+    status: str,
+    usage: Usage | None,
+) -> dict[str, Any]:
+    return {
+        "id": response_id,
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": status,
+        "model": request.model,
+        "output": output,
+        "usage": usage_dict(usage) if usage is not None else None,
+        "incomplete_details": {"reason": "max_output_tokens"} if status == "incomplete" else None,
+        "error": None,
+        "instructions": request.instructions,
+        "max_output_tokens": request.max_output_tokens,
+        "parallel_tool_calls": request.parallel_tool_calls
+        if request.parallel_tool_calls is not None
+        else True,
+        "temperature": request.temperature,
+        "top_p": request.top_p,
+        "tool_choice": request.tool_choice or "auto",
+        "tools": request.tools or [],
+        "text": request.text.model_dump(exclude_none=True, by_alias=True)
+        if request.text
+        else {"format": {"type": "text"}},
+        "reasoning": request.reasoning.model_dump(exclude_none=True) if request.reasoning else None,
+        "store": False,
+        "metadata": request.metadata or {},
+    }
+
+
+def _message_item(item_id: str, text: str, status: str = "completed") -> dict[str, Any]:
+    content = [{"type": "output_text", "text": text, "annotations": []}] if status == "completed" else []
+    return {"type": "message", "id": item_id, "status": status, "role": "assistant", "content": content}
+
+
+def _reasoning_item(item_id: str, text: str) -> dict[str, Any]:
+    return {
+        "type": "reasoning",
+        "id": item_id,
+        "summary": [{"type": "summary_text", "text": text}] if text else [],
+    }
+
+
+def _call_item(
+    item_id: str, call_id: str, name: str, arguments: str, status: str = "completed"
+) -> dict[str, Any]:
+    return {
+        "type": "function_call",
+        "id": item_id,
+        "call_id": call_id,
+        "name": name,
+        "arguments": arguments,
+        "status": status,
+    }
+
+
+def whole_response(request: ResponsesRequest, result: ChatResult) -> dict[str, Any]:
+    output: list[dict[str, Any]] = []
+    if result.reasoning:
+        output.append(_reasoning_item(_id("rs"), result.reasoning))
+    if result.text or not result.tool_calls:
+        output.append(_message_item(_id("msg"), result.text))
+    output.extend(_call_item(_id("fc"), c.id, c.name, c.arguments) for c in result.tool_calls)
+    status = "incomplete" if result.stop_reason == "max_tokens" else "completed"
+    return response_object(request, _id("resp"), output, status, result.usage)
+
+
+class _EventWriter:
+    """Builds the Responses event sequence from our stream events, keeping each open item's state."""
+
+    def __init__(self, request: ResponsesRequest) -> None:
+        self.request = request
+        self.response_id = _id("resp")
+        self.sequence = 0
+        self.output: list[dict[str, Any]] = []
+        self.open: dict[str, Any] | None = None  # the item being streamed: kind, index, id, text, ...
+        self.calls: dict[int, dict[str, Any]] = {}
+        self.status = "completed"
+
+    def event(self, kind: str, **fields: Any) -> bytes:
+        payload = {"type": kind, "sequence_number": self.sequence, **fields}
+        self.sequence += 1
+        return b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
+
+    def start(self) -> list[bytes]:
+        snapshot = response_object(self.request, self.response_id, [], "in_progress", None)
+        return [
+            self.event("response.created", response=snapshot),
+            self.event("response.in_progress", response=snapshot),
+        ]
+
+    def _close_open(self) -> list[bytes]:
+        item, frames = self.open, []
+        self.open = None
+        if item is None:
+            return frames
+        index = item["index"]
+        if item["kind"] == "message":
+            part = {"type": "output_text", "text": item["text"], "annotations": []}
+            frames += [
+                self.event(
+                    "response.output_text.done",
+                    item_id=item["id"],
+                    output_index=index,
+                    content_index=0,
+                    text=item["text"],
+                ),
+                self.event(
+                    "response.content_part.done",
+                    item_id=item["id"],
+                    output_index=index,
+                    content_index=0,
+                    part=part,
+                ),
+            ]
+            done = _message_item(item["id"], item["text"])
+        elif item["kind"] == "reasoning":
+            part = {"type": "summary_text", "text": item["text"]}
+            frames += [
+                self.event(
+                    "response.reasoning_summary_text.done",
+                    item_id=item["id"],
+                    output_index=index,
+                    summary_index=0,
+                    text=item["text"],
+                ),
+                self.event(
+                    "response.reasoning_summary_part.done",
+                    item_id=item["id"],
+                    output_index=index,
+                    summary_index=0,
+                    part=part,
+                ),
+            ]
+            done = _reasoning_item(item["id"], item["text"])
+        else:
+            frames.append(
+                self.event(
+                    "response.function_call_arguments.done",
+                    item_id=item["id"],
+                    output_index=index,
+                    arguments=item["text"],
+                )
+            )
+            done = _call_item(item["id"], item["call_id"], item["name"], item["text"])
+        self.output.append(done)
+        frames.append(self.event("response.output_item.done", output_index=index, item=done))
+        return frames
+
+    def _open(self, kind: str, **extra: Any) -> list[bytes]:
+        frames = self._close_open()
+        prefix = {"message": "msg", "reasoning": "rs", "function_call": "fc"}[kind]
+        item = {"kind": kind, "index": len(self.output), "id": _id(prefix), "text": "", **extra}
+        self.open = item
+        if kind == "message":
+            frames.append(
+                self.event(
+                    "response.output_item.added",
+                    output_index=item["index"],
+                    item=_message_item(item["id"], "", "in_progress"),
+                )
+            )
+            part = {"type": "output_text", "text": "", "annotations": []}
+            frames.append(
+                self.event(
+                    "response.content_part.added",
+                    item_id=item["id"],
+                    output_index=item["index"],
+                    content_index=0,
+                    part=part,
+                )
+            )
+        elif kind == "reasoning":
+            frames.append(
+                self.event(
+                    "response.output_item.added",
+                    output_index=item["index"],
+                    item=_reasoning_item(item["id"], ""),
+                )
+            )
+            part = {"type": "summary_text", "text": ""}
+            frames.append(
+                self.event(
+                    "response.reasoning_summary_part.added",
+                    item_id=item["id"],
+                    output_index=item["index"],
+                    summary_index=0,
+                    part=part,
+                )
+            )
+        else:
+            added = _call_item(item["id"], extra["call_id"], extra["name"], "", "in_progress")
+            frames.append(self.event("response.output_item.added", output_index=item["index"], item=added))
+        return frames
+
+    def write(self, event: StreamEvent) -> list[bytes]:
+        kind = type(event)
+        if kind is TextDelta:
+            frames = [] if self.open and self.open["kind"] == "message" else self._open("message")
+            self.open["text"] += event.text
+            item = self.open
+            return [
+                *frames,
+                self.event(
+                    "response.output_text.delta",
+                    item_id=item["id"],
+                    output_index=item["index"],
+                    content_index=0,
+                    delta=event.text,
+                ),
+            ]
+        if kind is ReasoningDelta:
+            if not event.text:
+                return []
+            frames = [] if self.open and self.open["kind"] == "reasoning" else self._open("reasoning")
+            self.open["text"] += event.text
+            item = self.open
+            return [
+                *frames,
+                self.event(
+                    "response.reasoning_summary_text.delta",
+                    item_id=item["id"],
+                    output_index=item["index"],
+                    summary_index=0,
+                    delta=event.text,
+                ),
+            ]
+        if kind is ToolCallStart:
+            frames = self._open("function_call", call_id=event.id, name=event.name)
+            self.calls[event.index] = self.open
+            return frames
+        if kind is ToolCallDelta:
+            item = self.calls[event.index]
+            item["text"] += event.arguments
+            return [
+                self.event(
+                    "response.function_call_arguments.delta",
+                    item_id=item["id"],
+                    output_index=item["index"],
+                    delta=event.arguments,
+                )
+            ]
+        if kind is Finish:
+            self.status = "incomplete" if event.stop_reason == "max_tokens" else "completed"
+            return self._close_open()
+        if kind is UsageReport:
+            frames = self._close_open()
+            final = response_object(self.request, self.response_id, self.output, self.status, event.usage)
+            return [*frames, self.event(f"response.{self.status}", response=final)]
+        return []
+
+
+async def sse_response_stream(
+    stream: ChatStream, request: ResponsesRequest, *, keepalive: float
+) -> AsyncIterator[bytes]:
+    """The Responses SSE for an open upstream stream; `event: error` if it fails after it began."""
+    writer = _EventWriter(request)
+    events = stream.events()
+    try:
+        for frame in writer.start():
+            yield frame
+        async for item in first_event(events, keepalive, KEEPALIVE):
+            if type(item) is bytes:
+                yield item
+                continue
+            for frame in writer.write(item):
+                yield frame
+        async for event in events:
+            for frame in writer.write(event):
+                yield frame
+    except GatewayError as exc:
+        yield writer.event("error", code=exc.code, message=exc.message, param=exc.param)
+    except Exception:
+        logger.exception("response stream failed after it began")
+        error = UpstreamError("The stream failed after it began.")
+        yield writer.event("error", code=error.code, message=error.message, param=None)
+    finally:
+        await stream.aclose()

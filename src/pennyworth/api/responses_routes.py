@@ -1,0 +1,45 @@
+"""OpenAI's Responses API: `POST /v1/responses` (whole or streamed) — what Codex CLI speaks.
+
+A Responses request becomes the same provider-neutral chat call as `/v1/chat/completions`, so keys, model
+allow-lists, limits, budgets and the usage ledger are the chat route's; only the shapes differ.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from starlette.responses import Response
+
+from pennyworth.api.dependencies import Caller, Wired
+from pennyworth.api.openai_routes import ERROR_RESPONSES, check_capabilities, check_images, route_for
+from pennyworth.api.responses_render import sse_response_stream, whole_response
+from pennyworth.api.responses_schemas import ResponsesRequest, chat_messages, chat_params
+from pennyworth.llm.types import ChatCall
+
+router = APIRouter(prefix="/v1", tags=["OpenAI Responses"])
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A response object, or its server-sent events."},
+    **ERROR_RESPONSES,
+}
+
+
+@router.post("/responses", response_model=None, responses=_RESPONSES)
+async def create_response(body: ResponsesRequest, identity: Caller, svc: Wired) -> Response:
+    """Create a model response (OpenAI's Responses API); `stream: true` for its server-sent events."""
+    route = route_for(svc, identity, body.model, "chat")
+    messages = chat_messages(body)
+    check_images(messages, svc.settings.allow_remote_images)
+    call = ChatCall(route=route, messages=messages, params=chat_params(body))
+    check_capabilities(call)
+    if not body.stream:
+        result = await svc.metering.chat(identity, call)
+        return Response(orjson.dumps(whole_response(body, result)), media_type="application/json")
+    stream = await svc.metering.open_chat_stream(identity, call)
+    return StreamingResponse(
+        sse_response_stream(stream, body, keepalive=svc.settings.stream_keepalive_seconds),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
