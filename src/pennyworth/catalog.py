@@ -8,7 +8,7 @@ model / inference-profile id — to a `ModelRoute`. Unknown names raise `ModelNo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -103,14 +103,6 @@ class Catalog:
         if target not in self._entries:
             raise ValueError(f"models.yaml: alias target {target!r} is not a catalog model")
         return target
-
-    @property
-    def entries(self) -> Iterable[CatalogEntry]:
-        return self._entries.values()
-
-    @property
-    def aliases(self) -> dict[str, str]:
-        return dict(self._aliases)
 
     def public_names(self) -> list[str]:
         """Every name `/v1/models` shows: catalog names, then aliases."""
