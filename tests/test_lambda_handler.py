@@ -33,7 +33,7 @@ def handler(double, dynamodb: str, table_name: str):
     module = importlib.import_module("pennyworth.lambda_handler")
     module = importlib.reload(module)  # build the app under this environment
     yield module.handler
-    asyncio.get_event_loop().run_until_complete(module.handler.app.state.services.metering.llm.aclose())
+    asyncio.get_event_loop().run_until_complete(module.handler.app.state.services.metering.aclose())
     patch.undo()
     get_settings.cache_clear()
 

@@ -101,10 +101,13 @@ def test_snapstart_restore_hook_resets_connections(make_settings, monkeypatch) -
         assert client.chat.completions.create(
             model="nova-pro", messages=[{"role": "user", "content": "before"}]
         )
-        runtime = app.state.services.metering.llm.runtime
-        assert runtime._sessions and runtime._credentials is not None
+        clients = [
+            app.state.services.metering.llm.runtime.http,
+            app.state.services.metering._ledger._writer.http,
+        ]
+        assert all(c._sessions and c._credentials is not None for c in clients)
         hook(*args)  # as after a restore
-        assert runtime._sessions == {} and runtime._credentials is None
+        assert all(c._sessions == {} and c._credentials is None for c in clients)
         assert client.chat.completions.create(
             model="nova-pro", messages=[{"role": "user", "content": "after"}]
         )

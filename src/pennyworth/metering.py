@@ -74,7 +74,7 @@ class Metering:
         estimated = estimate_tokens() if identity.tpm is not None else 0  # tokenizing costs CPU: only for TPM
         return await asyncio.to_thread(self._limiter.admit, identity, estimated)
 
-    def _settle(
+    async def _settle_shielded(
         self,
         identity: KeyIdentity,
         admission: Admission,
@@ -83,28 +83,29 @@ class Metering:
         cost: float,
         error: bool,
     ) -> None:
-        """Ledger first (it must never be lost), then the limiter's true-up and spend, then metrics."""
-        self._ledger.record(identity.key_id, model, usage, cost, error=error)
-        try:
-            self._limiter.settle(identity, admission, usage.total_tokens if usage else 0, cost)
-        except Exception:
-            logger.exception(
-                "limit settlement failed: key_id=%s model=%s cost=%s", identity.key_id, model, cost
-            )
-        if self._emit_metrics:
-            emit_call_metrics(model, usage, cost, (time.monotonic() - admission.started) * 1000, error)
+        """Ledger first (it must never be lost), then the limiter's true-up and spend, then metrics — run to the
+        end even when the client has gone (shielded from the request's cancellation)."""
+        with anyio.CancelScope(shield=True):
+            await self._ledger.record_async(identity.key_id, model, usage, cost, error=error)
+            if identity.tpm is not None or identity.budget_usd is not None:
+                tokens = usage.total_tokens if usage else 0
+                try:
+                    await asyncio.to_thread(self._limiter.settle, identity, admission, tokens, cost)
+                except Exception:
+                    logger.exception(
+                        "limit settlement failed: key_id=%s model=%s cost=%s", identity.key_id, model, cost
+                    )
+            if self._emit_metrics:
+                emit_call_metrics(model, usage, cost, (time.monotonic() - admission.started) * 1000, error)
 
-    async def _settle_shielded(
-        self,
-        identity: KeyIdentity,
-        admission: Admission,
-        call_model: str,
-        usage: Usage | None,
-        cost: float,
-        error: bool,
-    ) -> None:
-        with anyio.CancelScope(shield=True):  # runs to the end even when the client has gone
-            await asyncio.to_thread(self._settle, identity, admission, call_model, usage, cost, error)
+    async def aclose(self) -> None:
+        await self.llm.aclose()
+        await self._ledger.aclose()
+
+    def forget_connections(self) -> None:
+        """After a SnapStart restore: reconnect and re-read credentials on next use."""
+        self.llm.runtime.forget_connections()
+        self._ledger.forget_connections()
 
     async def chat(self, identity: KeyIdentity, call: ChatCall) -> ChatResult:
         admission = await self._admit(

@@ -14,7 +14,7 @@ from typing import Any
 
 def reset_after_restore(services: Any) -> None:
     """Forget connections and credentials, and reseed randomness (the `secrets` module needs no reseeding)."""
-    services.metering.llm.runtime.forget_connections()
+    services.metering.forget_connections()
     random.seed(os.urandom(32))
 
 

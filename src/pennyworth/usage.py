@@ -1,13 +1,14 @@
 """The usage ledger: per key, per model, per day — requests, errors, tokens and cost.
 
 Each request adds its figures with one atomic `ADD` UpdateItem on `USAGE#<key id>` / `<day>#<model>` (no
-read-modify-write, so concurrent instances never lose counts). Writes use botocore's standard retry mode (five
-attempts with backoff); a write that still fails is logged with the key id and every figure, so the record
-can be restored from the logs.
+read-modify-write, so concurrent instances never lose counts). The gateway writes over aiohttp
+(`dynamodb_http`, five attempts with backoff); the CLI and tests use boto3 (standard retry mode). A write that
+still fails is logged with the item and every figure, so the record can be restored from the logs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -15,6 +16,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
 
+from pennyworth.dynamodb_http import DynamoHttp
 from pennyworth.llm.types import Usage
 
 logger = logging.getLogger("pennyworth.usage")
@@ -35,48 +37,79 @@ class UsageRow:
     cost_usd: float = 0.0
 
 
+_UPDATE = (
+    "ADD "
+    + ", ".join(f"{name} :{name}" for name in _FIGURES)
+    + " SET key_id = :key_id, model = :model, #day = :day"
+)
+
+
+def _update(key_id: str, model: str, usage: Usage | None, cost_usd: float, error: bool) -> tuple[dict, dict]:
+    """The ledger item's key and the expression values for one request's figures."""
+    usage = usage or Usage()
+    day = datetime.now(UTC).date().isoformat()
+    figures = {
+        "requests": 1,
+        "errors": 1 if error else 0,
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "cached_tokens": usage.cache_read_tokens,
+        "cost_nusd": round(cost_usd * NANO),
+    }
+    values = {
+        **{f":{name}": value for name, value in figures.items()},
+        ":key_id": key_id,
+        ":model": model,
+        ":day": day,
+    }
+    return {"PK": f"USAGE#{key_id}", "SK": f"{day}#{model}"}, values
+
+
 class UsageLedger:
-    def __init__(self, table: Any) -> None:
+    """The ledger table: writes from the gateway (`record_async`, over `DynamoHttp` when given), reads for the CLI."""
+
+    def __init__(self, table: Any, writer: DynamoHttp | None = None) -> None:
         self._table = table
+        self._writer = writer
 
     def record(
         self, key_id: str, model: str, usage: Usage | None, cost_usd: float, *, error: bool = False
     ) -> bool:
-        """Add one request's figures; True when stored. Never raises: a final failure is logged instead."""
-        usage = usage or Usage()
-        day = datetime.now(UTC).date().isoformat()
-        figures = {
-            "requests": 1,
-            "errors": 1 if error else 0,
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-            "cached_tokens": usage.cache_read_tokens,
-            "cost_nusd": round(cost_usd * NANO),
-        }
+        """Add one request's figures with boto3; True when stored. Never raises: a final failure is logged."""
+        key, values = _update(key_id, model, usage, cost_usd, error)
         try:
             self._table.update_item(
-                Key={"PK": f"USAGE#{key_id}", "SK": f"{day}#{model}"},
-                UpdateExpression="ADD "
-                + ", ".join(f"{name} :{name}" for name in _FIGURES)
-                + " SET key_id = :key_id, model = :model, #day = :day",
+                Key=key,
+                UpdateExpression=_UPDATE,
                 ExpressionAttributeNames={"#day": "day"},
-                ExpressionAttributeValues={
-                    **{f":{name}": value for name, value in figures.items()},
-                    ":key_id": key_id,
-                    ":model": model,
-                    ":day": day,
-                },
+                ExpressionAttributeValues=values,
             )
         except Exception:
-            logger.exception(
-                "usage write failed after retries: key_id=%s model=%s day=%s figures=%s",
-                key_id,
-                model,
-                day,
-                figures,
-            )
+            _log_lost(key, values)
             return False
         return True
+
+    async def record_async(
+        self, key_id: str, model: str, usage: Usage | None, cost_usd: float, *, error: bool = False
+    ) -> bool:
+        """The same write without a worker thread (over aiohttp when a writer is set)."""
+        if self._writer is None:
+            return await asyncio.to_thread(self.record, key_id, model, usage, cost_usd, error=error)
+        key, values = _update(key_id, model, usage, cost_usd, error)
+        try:
+            await self._writer.update_item(self._table.name, key, _UPDATE, {"#day": "day"}, values)
+        except Exception:
+            _log_lost(key, values)
+            return False
+        return True
+
+    async def aclose(self) -> None:
+        if self._writer is not None:
+            await self._writer.aclose()
+
+    def forget_connections(self) -> None:
+        if self._writer is not None:
+            self._writer.forget()
 
     def rows(self, key_id: str | None = None, since: date | None = None) -> list[UsageRow]:
         """Ledger rows, for one key (a Query) or all keys (a Scan), from `since` on."""
@@ -103,3 +136,7 @@ def _row(item: dict[str, Any]) -> UsageRow:
     counts = {name: int(item.get(name, 0)) for name in _FIGURES}
     cost = counts.pop("cost_nusd") / NANO
     return UsageRow(key_id=item["key_id"], day=item["day"], model=item["model"], cost_usd=cost, **counts)
+
+
+def _log_lost(key: dict[str, Any], values: dict[str, Any]) -> None:
+    logger.exception("usage write failed after retries: item=%s figures=%s", key, values)

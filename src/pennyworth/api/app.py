@@ -17,6 +17,7 @@ from pennyworth.api.dependencies import Services
 from pennyworth.api.errors import ANTHROPIC_PREFIX, error_response, install_error_handlers
 from pennyworth.auth import KeyAuthenticator
 from pennyworth.catalog import load_catalog
+from pennyworth.dynamodb_http import DynamoHttp
 from pennyworth.errors import PayloadTooLarge
 from pennyworth.keys import KeyStore
 from pennyworth.limits import Limiter
@@ -112,7 +113,7 @@ def build_services(settings: Settings) -> Services:
         metering=Metering(
             LLMService(settings),
             Limiter(keys_table),
-            UsageLedger(keys_table),
+            UsageLedger(keys_table, DynamoHttp(settings)),
             emit_metrics=settings.emit_metrics,
         ),
     )
@@ -125,7 +126,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
-        await wired.metering.llm.aclose()
+        await wired.metering.aclose()
 
     app = FastAPI(
         title="pennyworth",

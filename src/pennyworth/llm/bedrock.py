@@ -1,26 +1,21 @@
-"""The Bedrock runtime wire: SigV4-signed HTTP calls, event-stream decoding, Bedrock errors → ours.
+"""The Bedrock runtime wire: signed calls (`aws_http`), event-stream decoding, Bedrock errors → ours.
 
-One keep-alive aiohttp session per event loop. Requests are signed with botocore's SigV4 signer using the
-standard AWS credential chain; the endpoint is `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` when set. Streams are
-decoded with botocore's event-stream parser (prelude and message CRCs checked).
+The endpoint is `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` when set. Streams are decoded with botocore's event-stream
+parser (prelude and message CRCs checked).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-import botocore.session
 import orjson
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.eventstream import EventStreamBuffer, ParserError
-from yarl import URL
 
+from pennyworth.aws_http import NoCredentials, SignedHttp
 from pennyworth.errors import (
     GatewayError,
     InvalidRequest,
@@ -136,41 +131,20 @@ class BedrockRuntime:
         self._endpoint = (
             settings.bedrock_endpoint_url or f"https://bedrock-runtime.{settings.aws_region}.amazonaws.com"
         ).rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(
+        timeout = aiohttp.ClientTimeout(
             total=None,
             connect=settings.upstream_connect_timeout_seconds,
             sock_read=settings.upstream_timeout_seconds,
         )
-        self._credentials: Any = None
-        self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
-
-    def _session(self) -> aiohttp.ClientSession:
-        """One keep-alive session per event loop (Mangum and uvicorn each keep theirs)."""
-        loop = asyncio.get_running_loop()
-        session = self._sessions.get(loop)
-        if session is None or session.closed:
-            connector = aiohttp.TCPConnector(limit=256, ttl_dns_cache=300)
-            session = aiohttp.ClientSession(timeout=self._timeout, connector=connector, auto_decompress=False)
-            self._sessions[loop] = session
-        return session
-
-    def _signed_headers(self, url: str, body: bytes, accept: str) -> dict[str, str]:
-        if self._credentials is None:
-            self._credentials = botocore.session.Session().get_credentials()
-        if self._credentials is None:
-            raise UpstreamUnavailable("The gateway has no AWS credentials to call Bedrock with.")
-        request = AWSRequest(
-            method="POST", url=url, data=body, headers={"Content-Type": "application/json", "Accept": accept}
-        )
-        SigV4Auth(self._credentials.get_frozen_credentials(), "bedrock", self._region).add_auth(request)
-        return dict(request.headers.items())
+        self.http = SignedHttp("bedrock", settings.aws_region, timeout)
 
     async def _post(self, path: str, body: bytes, accept: str) -> aiohttp.ClientResponse:
         """POST a signed request; a non-200 answer is read and raised as our error."""
-        url = f"{self._endpoint}{path}"
-        headers = self._signed_headers(url, body, accept)
+        headers = {"Content-Type": "application/json", "Accept": accept}
         try:
-            response = await self._session().post(URL(url, encoded=True), data=body, headers=headers)
+            response = await self.http.post(f"{self._endpoint}{path}", body, headers)
+        except NoCredentials as exc:
+            raise UpstreamUnavailable("The gateway has no AWS credentials to call Bedrock with.") from exc
         except TimeoutError as exc:
             raise UpstreamTimeout("Bedrock did not answer in time.") from exc
         except aiohttp.ClientError as exc:
@@ -225,11 +199,8 @@ class BedrockRuntime:
         return answer, int(tokens) if tokens and tokens.isdigit() else None
 
     def forget_connections(self) -> None:
-        """Drop sessions and credentials without closing them (after a SnapStart restore their sockets are dead)."""
-        self._sessions = {}
-        self._credentials = None
+        """After a SnapStart restore: new sessions and credentials on next use."""
+        self.http.forget()
 
     async def aclose(self) -> None:
-        for session in self._sessions.values():
-            await session.close()
-        self._sessions.clear()
+        await self.http.aclose()
