@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 import anyio
 import orjson
@@ -43,6 +43,7 @@ from pennyworth.observability import emit_call_metrics
 from pennyworth.usage import UsageLedger
 
 logger = logging.getLogger("pennyworth.metering")
+T = TypeVar("T")
 
 
 def _estimate_anthropic(call: MessagesCall) -> int:
@@ -78,13 +79,15 @@ class Metering:
         self,
         identity: KeyIdentity,
         admission: Admission,
-        model: str,
+        route: ModelRoute,
         usage: Usage | None,
-        cost: float,
+        *,
         error: bool,
     ) -> None:
         """Ledger first (it must never be lost), then the limiter's true-up and spend, then metrics — run to the
-        end even when the client has gone (shielded from the request's cancellation)."""
+        end even when the client has gone (shielded from the request's cancellation). Cost follows from usage."""
+        model = route.name
+        cost = boundary.cost_usd(route, usage) if usage is not None else 0.0
         with anyio.CancelScope(shield=True):
             await self._ledger.record_async(identity.key_id, model, usage, cost, error=error)
             if identity.tpm is not None or identity.budget_usd is not None:
@@ -107,41 +110,55 @@ class Metering:
         self.llm.runtime.forget_connections()
         self._ledger.forget_connections()
 
-    async def chat(self, identity: KeyIdentity, call: ChatCall) -> ChatResult:
-        admission = await self._admit(
-            identity, lambda: boundary.estimate_prompt_tokens(call.route, call.messages)
-        )
+    async def _whole(
+        self,
+        identity: KeyIdentity,
+        route: ModelRoute,
+        estimate: Callable[[], int],
+        call_upstream: Callable[[], Awaitable[T]],
+        usage_of: Callable[[T], Usage],
+    ) -> T:
+        """Admit, call, then record: the answer's usage, or one error when the call failed."""
+        admission = await self._admit(identity, estimate)
         try:
-            result = await self.llm.chat(call)
+            answer = await call_upstream()
         except BaseException:
-            await self._settle_shielded(identity, admission, call.route.name, None, 0.0, True)
+            await self._settle_shielded(identity, admission, route, None, error=True)
             raise
-        cost = boundary.cost_usd(call.route, result.usage)
-        await self._settle_shielded(identity, admission, call.route.name, result.usage, cost, False)
-        return result
+        await self._settle_shielded(identity, admission, route, usage_of(answer), error=False)
+        return answer
 
-    async def open_chat_stream(self, identity: KeyIdentity, call: ChatCall) -> ChatStream:
-        admission = await self._admit(
-            identity, lambda: boundary.estimate_prompt_tokens(call.route, call.messages)
-        )
+    async def _stream(
+        self,
+        identity: KeyIdentity,
+        route: ModelRoute,
+        estimate: Callable[[], int],
+        open_upstream: Callable[[], Awaitable[ChatStream]],
+    ) -> ChatStream:
+        """Admit and open the upstream stream; its events are recorded as they pass (see `_metered`)."""
+        admission = await self._admit(identity, estimate)
         try:
-            inner = await self.llm.open_chat_stream(call)
+            inner = await open_upstream()
         except BaseException:
-            await self._settle_shielded(identity, admission, call.route.name, None, 0.0, True)
+            await self._settle_shielded(identity, admission, route, None, error=True)
             raise
-        events = self._metered(
-            identity,
-            admission,
-            call.route,
-            lambda: boundary.estimate_prompt_tokens(call.route, call.messages),
-            inner,
-        )
+        events = self._metered(identity, admission, route, estimate, inner)
 
         async def close() -> None:
             await events.aclose()
             await inner.aclose()
 
         return ChatStream(events, close)
+
+    async def chat(self, identity: KeyIdentity, call: ChatCall) -> ChatResult:
+        estimate = lambda: boundary.estimate_prompt_tokens(call.route, call.messages)  # noqa: E731
+        return await self._whole(
+            identity, call.route, estimate, lambda: self.llm.chat(call), lambda r: r.usage
+        )
+
+    async def open_chat_stream(self, identity: KeyIdentity, call: ChatCall) -> ChatStream:
+        estimate = lambda: boundary.estimate_prompt_tokens(call.route, call.messages)  # noqa: E731
+        return await self._stream(identity, call.route, estimate, lambda: self.llm.open_chat_stream(call))
 
     async def _metered(
         self,
@@ -161,14 +178,13 @@ class Metering:
                 elif kind is ToolCallDelta:
                     relayed.append(event.arguments)
                 elif kind is UsageReport:
-                    cost = boundary.cost_usd(route, event.usage)
-                    await self._settle_shielded(identity, admission, route.name, event.usage, cost, False)
+                    await self._settle_shielded(identity, admission, route, event.usage, error=False)
                     settled = True
                 yield event
         except Exception:
             if not settled:
                 settled = True
-                await self._settle_shielded(identity, admission, route.name, None, 0.0, True)
+                await self._settle_shielded(identity, admission, route, None, error=True)
             raise
         finally:
             if not settled:  # cut off (client gone) or ended without a usage event: what was consumed so far
@@ -176,35 +192,21 @@ class Metering:
                     prompt_tokens=estimate_prompt(),
                     completion_tokens=boundary.count_text_tokens(route, "".join(relayed)),
                 )
-                await self._settle_shielded(
-                    identity, admission, route.name, usage, boundary.cost_usd(route, usage), False
-                )
+                await self._settle_shielded(identity, admission, route, usage, error=False)
 
     async def messages(self, identity: KeyIdentity, call: MessagesCall) -> dict[str, Any]:
-        admission = await self._admit(identity, lambda: _estimate_anthropic(call))
-        try:
-            answer, usage = await self.llm.messages(call)
-        except BaseException:
-            await self._settle_shielded(identity, admission, call.route.name, None, 0.0, True)
-            raise
-        cost = boundary.cost_usd(call.route, usage)
-        await self._settle_shielded(identity, admission, call.route.name, usage, cost, False)
+        answer, _ = await self._whole(
+            identity,
+            call.route,
+            lambda: _estimate_anthropic(call),
+            lambda: self.llm.messages(call),
+            lambda a: a[1],
+        )
         return answer
 
     async def open_messages_stream(self, identity: KeyIdentity, call: MessagesCall) -> ChatStream:
-        admission = await self._admit(identity, lambda: _estimate_anthropic(call))
-        try:
-            inner = await self.llm.open_messages_stream(call)
-        except BaseException:
-            await self._settle_shielded(identity, admission, call.route.name, None, 0.0, True)
-            raise
-        events = self._metered(identity, admission, call.route, lambda: _estimate_anthropic(call), inner)
-
-        async def close() -> None:
-            await events.aclose()
-            await inner.aclose()
-
-        return ChatStream(events, close)
+        estimate = lambda: _estimate_anthropic(call)  # noqa: E731
+        return await self._stream(identity, call.route, estimate, lambda: self.llm.open_messages_stream(call))
 
     async def count_tokens(self, call: MessagesCall) -> int:
         """Bedrock's CountTokens where the model has it; otherwise LiteLLM's estimate (never an error)."""
@@ -217,14 +219,11 @@ class Metering:
             return _estimate_anthropic(call)
 
     async def embed(self, identity: KeyIdentity, call: EmbeddingCall) -> EmbeddingResult:
-        admission = await self._admit(identity, lambda: sum(len(text) for text in call.inputs) // 4 + 1)
-        try:
-            result = await self.llm.embed(call)
-        except BaseException:
-            await self._settle_shielded(identity, admission, call.route.name, None, 0.0, True)
-            raise
-        usage = Usage(prompt_tokens=result.prompt_tokens)
-        await self._settle_shielded(
-            identity, admission, call.route.name, usage, boundary.cost_usd(call.route, usage), False
+        estimate = lambda: sum(len(text) for text in call.inputs) // 4 + 1  # noqa: E731
+        return await self._whole(
+            identity,
+            call.route,
+            estimate,
+            lambda: self.llm.embed(call),
+            lambda r: Usage(prompt_tokens=r.prompt_tokens),
         )
-        return result
