@@ -71,9 +71,9 @@ def base_env(double_url: str, dynamodb_url: str = "") -> dict[str, str]:
 def create_key_table(env: dict[str, str]) -> None:
     """The table and the bench key (no limits: the common path — one ledger ADD per request)."""
     os.environ.update(env)
-    from pennyworth.keys import KeyStore
+    from pennyworth.access.keys import KeyStore
+    from pennyworth.access.table import create_table, table
     from pennyworth.settings import Settings
-    from pennyworth.tables import create_table, table
 
     settings = Settings()
     create_table(settings)
@@ -100,7 +100,7 @@ def start_gateway(env: dict[str, str]) -> tuple[subprocess.Popen, str, float]:
     url = f"http://127.0.0.1:{port}"
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "pennyworth.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "pennyworth.cli.main", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -33,7 +33,9 @@ import sys, boto3
 assert sys.version_info[:2] == (3, 13), sys.version
 from pennyworth.api.app import create_app
 from pennyworth.catalog import ModelRoute
-from pennyworth.llm import boundary
+from pennyworth.llm.providers.prices import cost_usd
+from pennyworth.llm.providers.tokens import estimate_prompt_tokens
+from pennyworth.llm.providers.translation import translate_chat, translate_embedding
 from pennyworth.llm.types import ChatCall, Usage
 app = create_app()
 route = ModelRoute(name="c", kind="chat", provider="bedrock", model_id="us.anthropic.claude-haiku-4-5-20251001-v1:0")
@@ -41,11 +43,11 @@ tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "ob
 image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
 for params in ({}, {"tools": [tool], "tool_choice": "required"}, {"reasoning_effort": "low"},
                {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}}):
-    boundary.translate_chat(ChatCall(route=route, messages=[{"role": "user", "content": [{"type": "text", "text": "hi"}, image]}], params=params))
+    translate_chat(ChatCall(route=route, messages=[{"role": "user", "content": [{"type": "text", "text": "hi"}, image]}], params=params))
 titan = ModelRoute(name="t", kind="embedding", provider="bedrock", model_id="amazon.titan-embed-text-v2:0")
-assert boundary.translate_embedding(titan, ["a"], 256)
-assert boundary.cost_usd(route, Usage(prompt_tokens=10, completion_tokens=5)) > 0
-assert boundary.estimate_prompt_tokens(route, [{"role": "user", "content": "hello there"}]) > 0
+assert translate_embedding(titan, ["a"], 256)
+assert cost_usd(route, Usage(prompt_tokens=10, completion_tokens=5)) > 0
+assert estimate_prompt_tokens(route, [{"role": "user", "content": "hello there"}]) > 0
 for service in ("dynamodb", "secretsmanager", "sts"):
     boto3.client(service, region_name="us-east-1")
 boto3.resource("dynamodb", region_name="us-east-1").Table("t")

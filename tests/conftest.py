@@ -36,10 +36,10 @@ from collections.abc import Iterator  # noqa: E402
 import openai  # noqa: E402
 import pytest  # noqa: E402
 
+from pennyworth.access.keys import KeyStore, new_key  # noqa: E402
+from pennyworth.access.table import create_table, table  # noqa: E402
 from pennyworth.api.app import create_app  # noqa: E402
-from pennyworth.keys import KeyStore, new_key  # noqa: E402
 from pennyworth.settings import Settings  # noqa: E402
-from pennyworth.tables import create_table, table  # noqa: E402
 from pennyworth_dev.dynamodb import LocalDynamoDB  # noqa: E402
 from tests.support.servers import serve_app  # noqa: E402
 

@@ -8,10 +8,10 @@ import anthropic
 import httpx
 import pytest
 
+from pennyworth.access.keys import KeyStore
+from pennyworth.access.table import table
+from pennyworth.access.usage import UsageLedger
 from pennyworth.api.app import create_app
-from pennyworth.keys import KeyStore
-from pennyworth.tables import table
-from pennyworth.usage import UsageLedger
 from tests.conftest import API_KEY
 from tests.support.servers import serve_app
 

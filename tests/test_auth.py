@@ -7,7 +7,7 @@ import httpx
 import openai
 import pytest
 
-from pennyworth.auth import extract_api_key
+from pennyworth.access.auth import extract_api_key
 from pennyworth.errors import Unauthenticated
 from tests.conftest import API_KEY
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from pennyworth.errors import InvalidRequest, PermissionDenied, RateLimited, UpstreamError
-from pennyworth.llm.bedrock import BedrockRuntime, EventStream, bedrock_error
+from pennyworth.llm.bedrock.wire import BedrockRuntime, EventStream, bedrock_error
 from pennyworth.settings import Settings
 from pennyworth_dev.eventstream import event_frame, exception_frame
 

@@ -8,17 +8,17 @@ import pytest
 
 from pennyworth.catalog import Catalog, load_catalog, read_catalog_file
 from pennyworth.errors import InvalidRequest, ModelNotFound
-from pennyworth.llm import boundary
+from pennyworth.llm.providers.prices import bedrock_model_kind, cost_usd, known_bedrock_ids
 from pennyworth.settings import Settings
 
 
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    return load_catalog(Settings(), raw_id_lookup=boundary.bedrock_model_kind)
+    return load_catalog(Settings(), raw_id_lookup=bedrock_model_kind)
 
 
 def test_every_bedrock_route_is_known_to_the_litellm_price_map() -> None:
-    known = boundary.known_bedrock_ids()
+    known = known_bedrock_ids()
     spec = read_catalog_file(None)
     stale = [e.model_id for e in spec.models if e.provider == "bedrock" and e.model_id not in known]
     assert stale == [], f"models.yaml routes to ids the pinned LiteLLM price map does not know: {stale}"
@@ -26,7 +26,7 @@ def test_every_bedrock_route_is_known_to_the_litellm_price_map() -> None:
 
 def test_kinds_agree_with_the_price_map() -> None:
     for entry in read_catalog_file(None).models:
-        assert boundary.bedrock_model_kind(entry.model_id) == entry.kind, entry.name
+        assert bedrock_model_kind(entry.model_id) == entry.kind, entry.name
 
 
 def test_current_claude_line_is_present(catalog: Catalog) -> None:
@@ -70,7 +70,7 @@ def test_raw_ids_can_be_disallowed(tmp_path: Path) -> None:
         "allow_raw_model_ids: false\n"
         "models:\n  - {name: only, kind: chat, model_id: us.amazon.nova-pro-v1:0, capabilities: [tools]}\n"
     )
-    catalog = load_catalog(Settings(models_file=path), raw_id_lookup=boundary.bedrock_model_kind)
+    catalog = load_catalog(Settings(models_file=path), raw_id_lookup=bedrock_model_kind)
     assert catalog.public_names() == ["only"]
     with pytest.raises(ModelNotFound):
         catalog.resolve("us.amazon.nova-pro-v1:0")
@@ -100,13 +100,11 @@ def test_price_override_wins(tmp_path: Path) -> None:
         "input_cost_per_token: 0.000001, output_cost_per_token: 0.000002}\n"
     )
     route = load_catalog(Settings(models_file=path)).resolve("cheap")
-    assert boundary.cost_usd(route, Usage(prompt_tokens=1000, completion_tokens=500)) == pytest.approx(0.002)
+    assert cost_usd(route, Usage(prompt_tokens=1000, completion_tokens=500)) == pytest.approx(0.002)
 
 
 def test_price_from_litellm_map(catalog: Catalog) -> None:
     from pennyworth.llm.types import Usage
 
-    cost = boundary.cost_usd(
-        catalog.resolve("claude-sonnet-5-5"), Usage(prompt_tokens=1000, completion_tokens=100)
-    )
+    cost = cost_usd(catalog.resolve("claude-sonnet-5-5"), Usage(prompt_tokens=1000, completion_tokens=100))
     assert cost == pytest.approx(1000 * 2.2e-06 + 100 * 1.1e-05)

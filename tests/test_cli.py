@@ -10,15 +10,19 @@ import uuid
 
 import pytest
 
+from pennyworth.access.table import table
+from pennyworth.access.usage import UsageLedger
 from pennyworth.llm.types import Usage
 from pennyworth.settings import Settings
-from pennyworth.tables import table
-from pennyworth.usage import UsageLedger
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pennyworth.cli", *args], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "pennyworth.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

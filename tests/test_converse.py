@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pennyworth.llm.converse import StreamTranslator, result_from_converse, usage_from
+from pennyworth.llm.bedrock.converse import StreamTranslator, result_from_converse, usage_from
 from pennyworth.llm.types import Finish, ReasoningDelta, TextDelta, ToolCallDelta, ToolCallStart, UsageReport
 
 

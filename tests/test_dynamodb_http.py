@@ -10,12 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from pennyworth.dynamodb_http import DynamoError, DynamoHttp, typed
-from pennyworth.keys import KeyStore
+from pennyworth.access.keys import KeyStore
+from pennyworth.access.table import table
+from pennyworth.access.usage import UsageLedger
+from pennyworth.aws.dynamodb import DynamoError, DynamoHttp, typed
 from pennyworth.llm.types import Usage
 from pennyworth.settings import Settings
-from pennyworth.tables import table
-from pennyworth.usage import UsageLedger
 
 
 def test_typed_values() -> None:
@@ -118,7 +118,7 @@ def test_ledger_async_write_and_lost_write_is_logged(dynamodb: str, table_name: 
     (row,) = UsageLedger(table(settings)).rows(record.key_id)
     assert (row.requests, row.prompt_tokens, row.completion_tokens, row.cost_usd) == (1, 5, 2, 0.25)
     missing = Settings(AWS_ENDPOINT_URL_DYNAMODB=dynamodb, table_name="no-such-table")
-    with caplog.at_level(logging.ERROR, logger="pennyworth.usage"):
+    with caplog.at_level(logging.ERROR, logger="pennyworth.access.usage"):
         assert asyncio.run(write(UsageLedger(table(missing), DynamoHttp(missing)))) is False
     assert (
         f"USAGE#{record.key_id}" in caplog.text and "':completion_tokens': 2" in caplog.text

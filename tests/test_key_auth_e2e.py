@@ -9,9 +9,9 @@ import httpx
 import openai
 import pytest
 
+from pennyworth.access.keys import KeyStore
+from pennyworth.access.table import table
 from pennyworth.api.app import create_app
-from pennyworth.keys import KeyStore
-from pennyworth.tables import table
 from tests.support.servers import serve_app
 
 

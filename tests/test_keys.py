@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from pennyworth.keys import KeyNotFound, KeyStore, key_digest, new_key, parse_key
+from pennyworth.access.keys import KeyNotFound, KeyStore, key_digest, new_key, parse_key
+from pennyworth.access.table import create_table, table
 from pennyworth.settings import Settings
-from pennyworth.tables import create_table, table
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from pennyworth.keys import KeyStore
+from pennyworth.access.keys import KeyStore
+from pennyworth.access.table import table
 from pennyworth.settings import Settings, get_settings
-from pennyworth.tables import table
 
 EVENTS = sorted((Path(__file__).parent.parent / "events").glob("*.json"))
 
@@ -30,7 +30,7 @@ def handler(double, dynamodb: str, table_name: str):
     patch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb)
     patch.setenv("PENNYWORTH_TABLE_NAME", table_name)
     get_settings.cache_clear()
-    module = importlib.import_module("pennyworth.lambda_handler")
+    module = importlib.import_module("pennyworth.runtime.lambda_handler")
     module = importlib.reload(module)  # build the app under this environment
     yield module.handler
     asyncio.get_event_loop().run_until_complete(module.handler.app.state.services.metering.aclose())

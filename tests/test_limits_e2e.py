@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pennyworth.access.keys import KeyStore
+from pennyworth.access.limits import period_id
+from pennyworth.access.table import table
 from pennyworth.api.app import create_app
-from pennyworth.keys import KeyStore
-from pennyworth.limits import period_id
-from pennyworth.tables import table
 from tests.support.servers import serve_app
 
 

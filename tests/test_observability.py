@@ -114,7 +114,7 @@ def test_snapstart_restore_hook_resets_connections(make_settings, monkeypatch) -
 
 
 def test_no_restore_hooks_outside_lambda(make_settings) -> None:
-    from pennyworth.snapstart import register_restore_hooks
+    from pennyworth.runtime.snapstart import register_restore_hooks
 
     assert "snapshot_restore_py" not in sys.modules
     assert register_restore_hooks(object()) is False

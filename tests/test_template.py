@@ -28,7 +28,9 @@ def test_function_runtime_and_streaming_adapter(template) -> None:
         ["arm64"],
         900,
     )
-    assert function["Handler"] == {"Fn::If": ["IsStreaming", "run.sh", "pennyworth.lambda_handler.handler"]}
+    assert function["Handler"] == {
+        "Fn::If": ["IsStreaming", "run.sh", "pennyworth.runtime.lambda_handler.handler"]
+    }
     variables = function["Environment"]["Variables"]
     assert variables["AWS_LAMBDA_EXEC_WRAPPER"]["Fn::If"][:2] == ["IsStreaming", "/opt/bootstrap"]
     assert variables["AWS_LWA_INVOKE_MODE"]["Fn::If"][:2] == ["IsStreaming", "response_stream"]

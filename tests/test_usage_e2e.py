@@ -9,13 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 import openai
 import pytest
 
+from pennyworth.access.keys import KeyStore
+from pennyworth.access.table import table
+from pennyworth.access.usage import UsageLedger
 from pennyworth.api.app import create_app
 from pennyworth.catalog import ModelRoute
-from pennyworth.keys import KeyStore
-from pennyworth.llm import boundary
+from pennyworth.llm.providers.prices import cost_usd
+from pennyworth.llm.providers.tokens import count_text_tokens, estimate_prompt_tokens
 from pennyworth.llm.types import Usage
-from pennyworth.tables import table
-from pennyworth.usage import UsageLedger
 from tests.support.servers import serve_app
 
 NOVA = ModelRoute(name="nova-pro", kind="chat", provider="bedrock", model_id="us.amazon.nova-pro-v1:0")
@@ -103,17 +104,15 @@ def test_ledger_totals_equal_client_seen_usage(instances) -> None:
 
     # Whole and streamed answers: exactly what the clients were told. Cut-off streams: the prompt estimate
     # and at least what the client received, at most the full answer.
-    cut_prompt = boundary.estimate_prompt_tokens(NOVA, [{"role": "user", "content": CUT_PROMPT}])
+    cut_prompt = estimate_prompt_tokens(NOVA, [{"role": "user", "content": CUT_PROMPT}])
     assert sum(r.prompt_tokens for r in chat_rows) == sum(u.prompt_tokens for u in seen) + 3 * cut_prompt
-    full_answer = boundary.count_text_tokens(NOVA, " ".join(f"w{i}" for i in range(400)))
+    full_answer = count_text_tokens(NOVA, " ".join(f"w{i}" for i in range(400)))
     cut_completion = sum(r.completion_tokens for r in chat_rows) - sum(u.completion_tokens for u in seen)
-    assert sum(boundary.count_text_tokens(NOVA, c["seen"]) for c in cut) <= cut_completion < 3 * full_answer
+    assert sum(count_text_tokens(NOVA, c["seen"]) for c in cut) <= cut_completion < 3 * full_answer
 
-    seen_cost = sum(boundary.cost_usd(NOVA, Usage(u.prompt_tokens, u.completion_tokens)) for u in seen)
+    seen_cost = sum(cost_usd(NOVA, Usage(u.prompt_tokens, u.completion_tokens)) for u in seen)
     ledger_cost = sum(r.cost_usd for r in chat_rows)
-    assert ledger_cost == pytest.approx(
-        seen_cost + boundary.cost_usd(NOVA, Usage(3 * cut_prompt, cut_completion))
-    )
+    assert ledger_cost == pytest.approx(seen_cost + cost_usd(NOVA, Usage(3 * cut_prompt, cut_completion)))
 
     embedding_usage = [r["usage"] for r in results if r["kind"] == "embedding"]
     assert sum(r.requests for r in embed_rows) == 3 and sum(r.errors for r in embed_rows) == 0

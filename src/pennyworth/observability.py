@@ -12,15 +12,22 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from pennyworth.llm.types import Usage
-
 logger = Logger(service="pennyworth")
 NAMESPACE = "pennyworth"
+
+
+class TokenCounts(Protocol):
+    """What a call's metrics read of its usage (`pennyworth.llm.types.Usage` has these)."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    cache_read_tokens: int
+
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -30,7 +37,7 @@ ASGIApp = Callable[
 
 
 def emit_call_metrics(
-    model: str, usage: Usage | None, cost_usd: float, latency_ms: float, error: bool
+    model: str, usage: TokenCounts | None, cost_usd: float, latency_ms: float, error: bool
 ) -> None:
     """One EMF document for one model call (isolated per call: concurrent requests never mix dimensions)."""
     metrics = EphemeralMetrics(namespace=NAMESPACE, service="pennyworth")

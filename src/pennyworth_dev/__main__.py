@@ -77,10 +77,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import uvicorn
 
+    from pennyworth.access.keys import KeyStore
+    from pennyworth.access.table import create_table, table
     from pennyworth.api.app import create_app
-    from pennyworth.keys import KeyStore
     from pennyworth.settings import get_settings
-    from pennyworth.tables import create_table, table
 
     settings = get_settings()
     create_table(settings)

@@ -1,7 +1,7 @@
 """The FastAPI application: routes, error envelopes, the body-size limit, and service wiring.
 
 `create_app()` builds the same app for uvicorn (`pennyworth serve`, the Lambda Web Adapter) and for Mangum
-(`pennyworth.lambda_handler`). Heavy work — importing LiteLLM, loading the catalog — happens here, at init.
+(`pennyworth.runtime.lambda_handler`). Heavy work — importing LiteLLM, loading the catalog — happens here, at init.
 """
 
 from __future__ import annotations
@@ -12,23 +12,27 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from pennyworth.api import anthropic_routes, health, openai_routes, responses_routes
+from pennyworth.access.auth import KeyAuthenticator
+from pennyworth.access.keys import KeyStore
+from pennyworth.access.limits import Limiter
+from pennyworth.access.metering import Metering
+from pennyworth.access.table import table
+from pennyworth.access.usage import UsageLedger
+from pennyworth.api import health
+from pennyworth.api.anthropic import routes as anthropic_routes
 from pennyworth.api.dependencies import Services
 from pennyworth.api.errors import ANTHROPIC_PREFIX, error_response, install_error_handlers
-from pennyworth.auth import KeyAuthenticator
+from pennyworth.api.openai import routes as openai_routes
+from pennyworth.api.responses import routes as responses_routes
+from pennyworth.aws.dynamodb import DynamoHttp
 from pennyworth.catalog import load_catalog
-from pennyworth.dynamodb_http import DynamoHttp
 from pennyworth.errors import PayloadTooLarge
-from pennyworth.keys import KeyStore
-from pennyworth.limits import Limiter
-from pennyworth.llm import boundary
+from pennyworth.llm.providers.prices import bedrock_model_kind
+from pennyworth.llm.providers.translation import warm_up
 from pennyworth.llm.service import LLMService
-from pennyworth.metering import Metering
 from pennyworth.observability import RequestLog
+from pennyworth.runtime.snapstart import register_restore_hooks
 from pennyworth.settings import Settings, get_settings
-from pennyworth.snapstart import register_restore_hooks
-from pennyworth.tables import table
-from pennyworth.usage import UsageLedger
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -108,7 +112,7 @@ def build_services(settings: Settings) -> Services:
     keys_table = table(settings)
     return Services(
         settings=settings,
-        catalog=load_catalog(settings, raw_id_lookup=boundary.bedrock_model_kind),
+        catalog=load_catalog(settings, raw_id_lookup=bedrock_model_kind),
         authenticator=KeyAuthenticator(KeyStore(keys_table), settings.key_cache_seconds),
         metering=Metering(
             LLMService(settings),
@@ -143,5 +147,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestLog)
     register_restore_hooks(wired)
-    boundary.warm_up(wired.catalog.resolve(settings.default_chat_model))
+    warm_up(wired.catalog.resolve(settings.default_chat_model))
     return app

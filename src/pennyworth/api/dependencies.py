@@ -11,9 +11,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from pennyworth.auth import Authenticator, KeyIdentity, extract_api_key
+from pennyworth.access.auth import Authenticator, extract_api_key
+from pennyworth.access.keys import KeyIdentity
+from pennyworth.access.metering import Metering
 from pennyworth.catalog import Catalog
-from pennyworth.metering import Metering
 from pennyworth.settings import Settings
 
 

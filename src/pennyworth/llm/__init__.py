@@ -1,1 +1,1 @@
-"""The LLM layer: provider-neutral types, the LiteLLM boundary, the Bedrock wire and the service facade."""
+"""Provider-neutral calls and results, the service that answers them, the Bedrock wire and the LiteLLM providers."""

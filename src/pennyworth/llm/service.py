@@ -14,10 +14,13 @@ from typing import Any
 
 import orjson
 
+from pennyworth.aws.secrets import SecretStore
 from pennyworth.errors import UpstreamError
-from pennyworth.llm import anthropic, boundary
-from pennyworth.llm.bedrock import BedrockRuntime, EventStream
-from pennyworth.llm.converse import StreamTranslator, result_from_converse
+from pennyworth.llm.bedrock import anthropic
+from pennyworth.llm.bedrock.converse import StreamTranslator, result_from_converse
+from pennyworth.llm.bedrock.wire import BedrockRuntime, EventStream
+from pennyworth.llm.providers.other import complete_via_litellm, stream_via_litellm
+from pennyworth.llm.providers.translation import translate_chat, translate_embedding
 from pennyworth.llm.types import (
     ChatCall,
     ChatResult,
@@ -28,7 +31,6 @@ from pennyworth.llm.types import (
     Usage,
     UsageReport,
 )
-from pennyworth.secrets import SecretStore
 from pennyworth.settings import Settings
 
 _EMBED_CONCURRENCY = 8
@@ -88,17 +90,17 @@ class LLMService:
 
     async def chat(self, call: ChatCall) -> ChatResult:
         if call.route.provider != "bedrock":
-            return await boundary.complete_via_litellm(call, await self._provider_key(call))
-        request = boundary.translate_chat(call)
+            return await complete_via_litellm(call, await self._provider_key(call))
+        request = translate_chat(call)
         body = await self.runtime.converse(call.route.model_id, orjson.dumps(request.body))
         return result_from_converse(body, json_mode=request.json_mode, dumps=_json_text)
 
     async def open_chat_stream(self, call: ChatCall) -> ChatStream:
         """Start the upstream stream; errors Bedrock reports before the first event raise here."""
         if call.route.provider != "bedrock":
-            events = boundary.stream_via_litellm(call, await self._provider_key(call))
+            events = stream_via_litellm(call, await self._provider_key(call))
             return ChatStream(events, _nothing)
-        request = boundary.translate_chat(call)
+        request = translate_chat(call)
         stream = await self.runtime.converse_stream(call.route.model_id, orjson.dumps(request.body))
         return ChatStream(
             _bedrock_events(stream, StreamTranslator(json_mode=request.json_mode)), stream.aclose
@@ -120,7 +122,7 @@ class LLMService:
         return await self.runtime.count_tokens(call.route.model_id, anthropic.request_body(call))
 
     async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
-        bodies = boundary.translate_embedding(call.route, call.inputs, call.dimensions)
+        bodies = translate_embedding(call.route, call.inputs, call.dimensions)
         limit = asyncio.Semaphore(_EMBED_CONCURRENCY)
 
         async def invoke(body: dict[str, Any]) -> tuple[dict[str, Any], int | None]:

@@ -2,7 +2,7 @@
 
 Validation is strict where Anthropic's is (roles, `max_tokens` required and positive, value ranges) and open
 elsewhere: content blocks and tools travel to Claude on Bedrock as sent, so unknown fields are kept here and
-filtered by the LLM layer (`pennyworth.llm.anthropic`), not rejected.
+filtered by the LLM layer (`pennyworth.llm.bedrock.anthropic`), not rejected.
 """
 
 from __future__ import annotations

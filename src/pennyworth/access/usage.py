@@ -16,12 +16,12 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from pennyworth.dynamodb_http import DynamoHttp
+from pennyworth.access.table import NANO, USAGE_PREFIX, usage_key, usage_partition
+from pennyworth.aws.dynamodb import DynamoHttp
 from pennyworth.llm.types import Usage
 
-logger = logging.getLogger("pennyworth.usage")
+logger = logging.getLogger("pennyworth.access.usage")
 _FIGURES = ("requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens", "cost_nusd")
-NANO = 1_000_000_000  # costs are stored as integer nano-dollars: exact sums, no float drift in ADDs
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def _update(key_id: str, model: str, usage: Usage | None, cost_usd: float, error
         ":model": model,
         ":day": day,
     }
-    return {"PK": f"USAGE#{key_id}", "SK": f"{day}#{model}"}, values
+    return usage_key(key_id, day, model), values
 
 
 class UsageLedger:
@@ -117,11 +117,11 @@ class UsageLedger:
         items: list[dict[str, Any]] = []
         if key_id is not None:
             kwargs: dict[str, Any] = {
-                "KeyConditionExpression": Key("PK").eq(f"USAGE#{key_id}") & Key("SK").gte(start)
+                "KeyConditionExpression": Key("PK").eq(usage_partition(key_id)) & Key("SK").gte(start)
             }
             operation = self._table.query
         else:
-            kwargs = {"FilterExpression": Attr("PK").begins_with("USAGE#") & Attr("day").gte(start)}
+            kwargs = {"FilterExpression": Attr("PK").begins_with(USAGE_PREFIX) & Attr("day").gte(start)}
             operation = self._table.scan
         while True:
             page = operation(**kwargs)

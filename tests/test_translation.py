@@ -7,7 +7,8 @@ import pytest
 
 from pennyworth.catalog import ModelRoute
 from pennyworth.errors import InvalidRequest, NotFound, RateLimited, UpstreamError, UpstreamTimeout
-from pennyworth.llm import boundary
+from pennyworth.llm.providers.other import map_litellm_error
+from pennyworth.llm.providers.translation import ConverseRequest, translate_chat, translate_embedding
 from pennyworth.llm.types import ChatCall
 
 NOVA = ModelRoute(name="nova-pro", kind="chat", provider="bedrock", model_id="us.amazon.nova-pro-v1:0")
@@ -23,8 +24,8 @@ TITAN = ModelRoute(
 COHERE = ModelRoute(name="cohere", kind="embedding", provider="bedrock", model_id="cohere.embed-english-v3")
 
 
-def translate(route: ModelRoute, messages: list[dict], **params) -> boundary.ConverseRequest:
-    return boundary.translate_chat(ChatCall(route=route, messages=messages, params=params))
+def translate(route: ModelRoute, messages: list[dict], **params) -> ConverseRequest:
+    return translate_chat(ChatCall(route=route, messages=messages, params=params))
 
 
 def test_inference_parameters() -> None:
@@ -87,23 +88,23 @@ def test_untranslatable_request_is_invalid() -> None:
 
 
 def test_embedding_bodies() -> None:
-    assert boundary.translate_embedding(TITAN, ["a", "b"], 256) == [
+    assert translate_embedding(TITAN, ["a", "b"], 256) == [
         {"inputText": "a", "dimensions": 256},
         {"inputText": "b", "dimensions": 256},
     ]
-    (cohere,) = boundary.translate_embedding(COHERE, ["a", "b"], None)
+    (cohere,) = translate_embedding(COHERE, ["a", "b"], None)
     assert cohere["texts"] == ["a", "b"] and cohere["input_type"] == "search_document"
     with pytest.raises(InvalidRequest):
-        boundary.translate_embedding(COHERE, ["a"], 256)
+        translate_embedding(COHERE, ["a"], 256)
 
 
 def test_litellm_errors_map_to_ours() -> None:
     def make(cls, **extra):
         return cls(message="boom", llm_provider="openai", model="m", **extra)
 
-    assert isinstance(boundary.map_litellm_error(make(litellm.RateLimitError)), RateLimited)
-    assert isinstance(boundary.map_litellm_error(make(litellm.NotFoundError)), NotFound)
-    assert isinstance(boundary.map_litellm_error(make(litellm.Timeout)), UpstreamTimeout)
-    assert isinstance(boundary.map_litellm_error(RuntimeError("x")), UpstreamError)
-    mapped = boundary.map_litellm_error(make(litellm.BadRequestError))
+    assert isinstance(map_litellm_error(make(litellm.RateLimitError)), RateLimited)
+    assert isinstance(map_litellm_error(make(litellm.NotFoundError)), NotFound)
+    assert isinstance(map_litellm_error(make(litellm.Timeout)), UpstreamTimeout)
+    assert isinstance(map_litellm_error(RuntimeError("x")), UpstreamError)
+    mapped = map_litellm_error(make(litellm.BadRequestError))
     assert isinstance(mapped, InvalidRequest) and "litellm" not in mapped.message.lower()

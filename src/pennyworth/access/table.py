@@ -19,6 +19,37 @@ from botocore.exceptions import ClientError
 from pennyworth.settings import Settings
 
 TTL_ATTRIBUTE = "expires_at"
+NANO = 1_000_000_000  # costs are stored as integer nano-dollars: exact sums, no float drift in ADDs
+KEY_PREFIX = "KEY#"
+USAGE_PREFIX = "USAGE#"
+KEY_RECORD_SK = "META"
+
+
+def key_record_key(key_id: str) -> dict[str, str]:
+    """The primary key of an API key's record."""
+    return {"PK": f"{KEY_PREFIX}{key_id}", "SK": KEY_RECORD_SK}
+
+
+def rate_window_key(key_id: str, window: int) -> dict[str, str]:
+    """The primary key of a key's one-minute rate window."""
+    return {"PK": f"{KEY_PREFIX}{key_id}", "SK": f"RATE#{window}"}
+
+
+def spend_key(key_id: str, period_id: str) -> dict[str, str]:
+    """The primary key of a key's spend in one budget period."""
+    return {"PK": f"{KEY_PREFIX}{key_id}", "SK": f"SPEND#{period_id}"}
+
+
+def usage_partition(key_id: str) -> str:
+    """The partition holding a key's usage ledger."""
+    return f"{USAGE_PREFIX}{key_id}"
+
+
+def usage_key(key_id: str, day: str, model: str) -> dict[str, str]:
+    """The primary key of one ledger row: a key's usage of one model on one day."""
+    return {"PK": usage_partition(key_id), "SK": f"{day}#{model}"}
+
+
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10)
 
 

@@ -20,11 +20,13 @@ from typing import Any, TypeVar
 import anyio
 import orjson
 
-from pennyworth.auth import KeyIdentity
+from pennyworth.access.keys import KeyIdentity
+from pennyworth.access.limits import Admission, Limiter
+from pennyworth.access.usage import UsageLedger
 from pennyworth.catalog import ModelRoute
 from pennyworth.errors import GatewayError, RateLimited
-from pennyworth.limits import Admission, Limiter
-from pennyworth.llm import boundary
+from pennyworth.llm.providers.prices import cost_usd
+from pennyworth.llm.providers.tokens import count_text_tokens, estimate_prompt_tokens
 from pennyworth.llm.service import ChatStream, LLMService
 from pennyworth.llm.types import (
     AnthropicEvent,
@@ -40,15 +42,14 @@ from pennyworth.llm.types import (
     UsageReport,
 )
 from pennyworth.observability import emit_call_metrics
-from pennyworth.usage import UsageLedger
 
-logger = logging.getLogger("pennyworth.metering")
+logger = logging.getLogger("pennyworth.access.metering")
 T = TypeVar("T")
 
 
 def _estimate_anthropic(call: MessagesCall) -> int:
     """Prompt tokens of an Anthropic request, by LiteLLM's tokenizer over its text (system, messages, tools)."""
-    return boundary.estimate_prompt_tokens(call.route, _as_text_messages(call.body))
+    return estimate_prompt_tokens(call.route, _as_text_messages(call.body))
 
 
 def _as_text_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -87,7 +88,7 @@ class Metering:
         """Ledger first (it must never be lost), then the limiter's true-up and spend, then metrics — run to the
         end even when the client has gone (shielded from the request's cancellation). Cost follows from usage."""
         model = route.name
-        cost = boundary.cost_usd(route, usage) if usage is not None else 0.0
+        cost = cost_usd(route, usage) if usage is not None else 0.0
         with anyio.CancelScope(shield=True):
             await self._ledger.record_async(identity.key_id, model, usage, cost, error=error)
             if identity.tpm is not None or identity.budget_usd is not None:
@@ -151,13 +152,13 @@ class Metering:
         return ChatStream(events, close)
 
     async def chat(self, identity: KeyIdentity, call: ChatCall) -> ChatResult:
-        estimate = lambda: boundary.estimate_prompt_tokens(call.route, call.messages)  # noqa: E731
+        estimate = lambda: estimate_prompt_tokens(call.route, call.messages)  # noqa: E731
         return await self._whole(
             identity, call.route, estimate, lambda: self.llm.chat(call), lambda r: r.usage
         )
 
     async def open_chat_stream(self, identity: KeyIdentity, call: ChatCall) -> ChatStream:
-        estimate = lambda: boundary.estimate_prompt_tokens(call.route, call.messages)  # noqa: E731
+        estimate = lambda: estimate_prompt_tokens(call.route, call.messages)  # noqa: E731
         return await self._stream(identity, call.route, estimate, lambda: self.llm.open_chat_stream(call))
 
     async def _metered(
@@ -190,7 +191,7 @@ class Metering:
             if not settled:  # cut off (client gone) or ended without a usage event: what was consumed so far
                 usage = Usage(
                     prompt_tokens=estimate_prompt(),
-                    completion_tokens=boundary.count_text_tokens(route, "".join(relayed)),
+                    completion_tokens=count_text_tokens(route, "".join(relayed)),
                 )
                 await self._settle_shielded(identity, admission, route, usage, error=False)
 

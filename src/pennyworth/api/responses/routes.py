@@ -13,10 +13,11 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 
+from pennyworth.api.chat_policy import check_capabilities, check_images, route_for
 from pennyworth.api.dependencies import Caller, Wired
-from pennyworth.api.openai_routes import ERROR_RESPONSES, check_capabilities, check_images, route_for
-from pennyworth.api.responses_render import sse_response_stream, whole_response
-from pennyworth.api.responses_schemas import ResponsesRequest, chat_messages, chat_params
+from pennyworth.api.openai.routes import ERROR_RESPONSES
+from pennyworth.api.responses.render import sse_response_stream, whole_response
+from pennyworth.api.responses.schemas import ResponsesRequest, chat_messages, chat_params
 from pennyworth.llm.types import ChatCall
 
 router = APIRouter(prefix="/v1", tags=["OpenAI Responses"])

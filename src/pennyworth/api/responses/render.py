@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from pennyworth.api.responses_schemas import ResponsesRequest
+from pennyworth.api.responses.schemas import ResponsesRequest
 from pennyworth.api.sse import first_event
 from pennyworth.errors import GatewayError, UpstreamError
 from pennyworth.llm.service import ChatStream

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from pennyworth.aws_http import SignedHttp
+from pennyworth.aws.signed_http import SignedHttp
 from pennyworth.settings import Settings
 
 _RETRYABLE = {

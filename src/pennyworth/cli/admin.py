@@ -1,7 +1,7 @@
 """What the operator's commands do: create and manage keys, read usage, create the table.
 
 Administration is IAM: these functions talk to DynamoDB with the operator's own AWS credentials; there is no
-master key and no admin HTTP route. `pennyworth.cli` parses arguments and prints; this module does the work
+master key and no admin HTTP route. `pennyworth.cli.main` parses arguments and prints; this module does the work
 and shapes the output (tables for people, JSON for scripts).
 """
 
@@ -13,9 +13,9 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pennyworth.keys import KeyRecord, KeyStore
-from pennyworth.limits import Limiter
-from pennyworth.usage import UsageLedger, UsageRow
+from pennyworth.access.keys import KeyRecord, KeyStore
+from pennyworth.access.limits import Limiter
+from pennyworth.access.usage import UsageLedger, UsageRow
 
 _RELATIVE = re.compile(r"^(\d+)([dhm])$")
 

@@ -15,8 +15,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 
-from pennyworth.api.anthropic_render import sse_messages
-from pennyworth.api.anthropic_schemas import (
+from pennyworth.access.keys import KeyIdentity
+from pennyworth.api.anthropic.render import sse_messages
+from pennyworth.api.anthropic.schemas import (
     AnthropicError,
     CountTokensRequest,
     Message,
@@ -24,10 +25,9 @@ from pennyworth.api.anthropic_schemas import (
     TokenCount,
 )
 from pennyworth.api.dependencies import Caller, Services, Wired
-from pennyworth.auth import KeyIdentity
 from pennyworth.catalog import ModelRoute
 from pennyworth.errors import InvalidRequest, PermissionDenied
-from pennyworth.llm.anthropic import bedrock_body
+from pennyworth.llm.bedrock.anthropic import bedrock_body
 from pennyworth.llm.types import MessagesCall
 
 logger = logging.getLogger("pennyworth.api")

@@ -15,7 +15,7 @@ import aiohttp
 import orjson
 from botocore.eventstream import EventStreamBuffer, ParserError
 
-from pennyworth.aws_http import NoCredentials, SignedHttp
+from pennyworth.aws.signed_http import NoCredentials, SignedHttp
 from pennyworth.errors import (
     GatewayError,
     InvalidRequest,

@@ -11,44 +11,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Protocol
 
+from pennyworth.access.keys import KeyIdentity, KeyNotFound, KeyRecord, KeyStore, parse_key
 from pennyworth.errors import Unauthenticated
-from pennyworth.keys import KeyNotFound, KeyRecord, KeyStore, parse_key
 
 _KEY_HEADERS = ("authorization", "x-api-key", "api-key")
 _GENERIC_FAILURE = "Invalid API key provided."
-
-
-@dataclass(frozen=True)
-class KeyIdentity:
-    """Who is calling and what the key allows; `key_id` is what logs and usage carry (never the secret)."""
-
-    key_id: str
-    name: str = ""
-    allowed_models: tuple[str, ...] = ()
-    rpm: int | None = None
-    tpm: int | None = None
-    budget_usd: float | None = None
-    budget_period: str = "monthly"
-
-    def allows(self, model: str) -> bool:
-        """Whether the key's model allow-list (names or globs; empty = all) admits `model`."""
-        return not self.allowed_models or any(fnmatchcase(model, pattern) for pattern in self.allowed_models)
-
-    @classmethod
-    def from_record(cls, record: KeyRecord) -> KeyIdentity:
-        return cls(
-            key_id=record.key_id,
-            name=record.name,
-            allowed_models=record.allowed_models,
-            rpm=record.rpm,
-            tpm=record.tpm,
-            budget_usd=record.budget_usd,
-            budget_period=record.budget_period,
-        )
 
 
 class Authenticator(Protocol):

@@ -18,10 +18,9 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
-from pennyworth.auth import KeyIdentity
+from pennyworth.access.keys import KeyIdentity
+from pennyworth.access.table import NANO, TTL_ATTRIBUTE, rate_window_key, spend_key
 from pennyworth.errors import QuotaExceeded, RateLimited
-from pennyworth.tables import TTL_ATTRIBUTE
-from pennyworth.usage import NANO
 
 WINDOW_SECONDS = 60
 
@@ -65,7 +64,7 @@ class Limiter:
             condition = under_tpm if condition is None else condition & under_tpm
         try:
             self._table.update_item(
-                Key={"PK": f"KEY#{identity.key_id}", "SK": f"RATE#{window}"},
+                Key=rate_window_key(identity.key_id, window),
                 UpdateExpression="ADD requests :one, tokens :tokens SET #ttl = :ttl",
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE},
@@ -91,9 +90,7 @@ class Limiter:
 
     def _check_budget(self, identity: KeyIdentity) -> None:
         period, _ = period_id(identity.budget_period, datetime.now(UTC))
-        item = self._table.get_item(
-            Key={"PK": f"KEY#{identity.key_id}", "SK": f"SPEND#{period}"}, ConsistentRead=True
-        ).get("Item")
+        item = self._table.get_item(Key=spend_key(identity.key_id, period), ConsistentRead=True).get("Item")
         spent = int(item["cost_nusd"]) / NANO if item else 0.0
         if spent >= float(identity.budget_usd or 0):
             raise QuotaExceeded(
@@ -109,7 +106,7 @@ class Limiter:
         delta = actual_tokens - admission.estimated_tokens
         if admission.window is not None and identity.tpm is not None and delta:
             self._table.update_item(
-                Key={"PK": f"KEY#{identity.key_id}", "SK": f"RATE#{admission.window}"},
+                Key=rate_window_key(identity.key_id, admission.window),
                 UpdateExpression="ADD tokens :delta",
                 ExpressionAttributeValues={":delta": delta},
             )
@@ -121,7 +118,7 @@ class Limiter:
                 expression += " SET #ttl = :ttl"
                 values[":ttl"] = ttl
             self._table.update_item(
-                Key={"PK": f"KEY#{identity.key_id}", "SK": f"SPEND#{period}"},
+                Key=spend_key(identity.key_id, period),
                 UpdateExpression=expression,
                 ExpressionAttributeValues=values,
                 **({"ExpressionAttributeNames": {"#ttl": TTL_ATTRIBUTE}} if ttl is not None else {}),
@@ -130,5 +127,5 @@ class Limiter:
     def spent(self, key_id: str, period: str) -> float:
         """The key's spend in the current `period` (for the CLI)."""
         pid, _ = period_id(period, datetime.now(UTC))
-        item = self._table.get_item(Key={"PK": f"KEY#{key_id}", "SK": f"SPEND#{pid}"}).get("Item")
+        item = self._table.get_item(Key=spend_key(key_id, pid)).get("Item")
         return int(item["cost_nusd"]) / NANO if item else 0.0

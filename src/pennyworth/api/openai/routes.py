@@ -6,7 +6,6 @@ it, hands a provider-neutral call to the LLM service and renders the answer in O
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import orjson
@@ -14,9 +13,10 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 
-from pennyworth.api.dependencies import Caller, Services, Wired
-from pennyworth.api.openai_render import chat_completion, embedding_response, sse_chat_stream
-from pennyworth.api.openai_schemas import (
+from pennyworth.api.chat_policy import check_capabilities, check_images, route_for
+from pennyworth.api.dependencies import Caller, Wired
+from pennyworth.api.openai.render import chat_completion, embedding_response, sse_chat_stream
+from pennyworth.api.openai.schemas import (
     ChatCompletion,
     ChatCompletionRequest,
     EmbeddingRequest,
@@ -25,9 +25,8 @@ from pennyworth.api.openai_schemas import (
     ModelList,
     ModelObject,
 )
-from pennyworth.auth import KeyIdentity
 from pennyworth.catalog import ModelRoute
-from pennyworth.errors import InvalidRequest, ModelNotFound, PermissionDenied
+from pennyworth.errors import InvalidRequest, ModelNotFound
 from pennyworth.llm.types import ChatCall, EmbeddingCall
 
 router = APIRouter(prefix="/v1", tags=["OpenAI"])
@@ -35,65 +34,11 @@ router = APIRouter(prefix="/v1", tags=["OpenAI"])
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 413, 429, 502, 503, 504)
 }
-_DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|jpg|gif|webp);base64,")
 _CATALOG_CREATED = 1_735_689_600  # 2025-01-01: a fixed `created` for catalog entries
 
 
 def _json(body: dict[str, Any]) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
-
-
-def route_for(svc: Services, identity: KeyIdentity, model: str, kind: str) -> ModelRoute:
-    route = svc.catalog.resolve(model, kind)  # type: ignore[arg-type]
-    if not identity.allows(route.name):
-        raise PermissionDenied(f"This API key is not allowed to use the model '{model}'.", param="model")
-    return route
-
-
-def check_images(messages: list[dict[str, Any]], allow_remote: bool) -> None:
-    """Images must be inline `data:` URIs; remote URLs only when the operator allows fetching (SSRF)."""
-    for m_index, message in enumerate(messages):
-        if message["role"] != "user" or isinstance(message["content"], str):
-            continue
-        for p_index, part in enumerate(message["content"]):
-            if part.get("type") != "image_url":
-                continue
-            url = part["image_url"]["url"]
-            param = f"messages.{m_index}.content.{p_index}.image_url.url"
-            if url.startswith(("http://", "https://")):
-                if not allow_remote:
-                    raise InvalidRequest(
-                        "Remote image URLs are not fetched by this gateway. Send the image inline as a "
-                        "'data:image/<png|jpeg|gif|webp>;base64,...' URI.",
-                        param=param,
-                        code="remote_image_url_disabled",
-                    )
-            elif not _DATA_IMAGE.match(url):
-                raise InvalidRequest(
-                    "Images must be 'data:image/<png|jpeg|gif|webp>;base64,...' URIs.", param=param
-                )
-
-
-def check_capabilities(call: ChatCall) -> None:
-    """Refuse what the catalog says the model cannot do (raw ids carry no capability list: Bedrock judges)."""
-    if not call.route.capabilities:
-        return
-    needs = {
-        "tools": bool(call.params.get("tools")),
-        "reasoning": call.params.get("reasoning_effort") is not None,
-        "vision": any(
-            m["role"] == "user"
-            and not isinstance(m["content"], str)
-            and any(p.get("type") == "image_url" for p in m["content"])
-            for m in call.messages
-        ),
-    }
-    param = {"tools": "tools", "reasoning": "reasoning_effort", "vision": "messages"}
-    for capability, needed in needs.items():
-        if needed and capability not in call.route.capabilities:
-            raise InvalidRequest(
-                f"The model '{call.route.name}' does not support {capability}.", param=param[capability]
-            )
 
 
 def _chat_call(body: ChatCompletionRequest, route: ModelRoute) -> ChatCall:

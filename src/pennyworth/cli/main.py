@@ -14,42 +14,30 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from pennyworth import admin
-from pennyworth.admin import AdminError
+from pennyworth.cli import admin
+from pennyworth.cli.admin import AdminError
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from pennyworth.runtime.server import serve
 
-    from pennyworth.api.app import create_app
-    from pennyworth.settings import get_settings
-
-    settings = get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvicorn.run(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        log_level=settings.log_level.lower(),
-        access_log=args.access_log,
-    )
+    serve(args.host, args.port, access_log=args.access_log)
     return 0
 
 
 def _table() -> Any:
+    from pennyworth.access.table import table
     from pennyworth.settings import get_settings
-    from pennyworth.tables import table
 
     return table(get_settings())
 
 
 def _store() -> Any:
-    from pennyworth.keys import KeyStore
+    from pennyworth.access.keys import KeyStore
 
     return KeyStore(_table())
 
@@ -64,8 +52,8 @@ def _key_text(view: dict[str, Any]) -> str:
 
 
 def _tables_create(args: argparse.Namespace) -> int:
+    from pennyworth.access.table import create_table
     from pennyworth.settings import get_settings
-    from pennyworth.tables import create_table
 
     settings = get_settings()
     created = create_table(settings)
@@ -96,7 +84,7 @@ def _keys_create(args: argparse.Namespace) -> int:
 
 
 def _keys_list(args: argparse.Namespace) -> int:
-    from pennyworth.limits import Limiter
+    from pennyworth.access.limits import Limiter
 
     views = admin.list_keys(_store(), Limiter(_table()))
     _print(views, args.json, admin.keys_table(views) if views else "no keys")
@@ -104,7 +92,7 @@ def _keys_list(args: argparse.Namespace) -> int:
 
 
 def _keys_show(args: argparse.Namespace) -> int:
-    from pennyworth.limits import Limiter
+    from pennyworth.access.limits import Limiter
 
     record = _store().get(args.key_id, consistent=True)
     spent = (
@@ -156,7 +144,7 @@ def _keys_rotate(args: argparse.Namespace) -> int:
 
 
 def _usage(args: argparse.Namespace) -> int:
-    from pennyworth.usage import UsageLedger
+    from pennyworth.access.usage import UsageLedger
 
     report = admin.usage_report(UsageLedger(_table()), args.key, admin.parse_since(args.since), args.by)
     _print(report, args.json, admin.usage_table(report, args.by) if report["rows"] else "no usage recorded")
@@ -253,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _one_line(exc: Exception) -> str:
     from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
 
-    from pennyworth.keys import KeyNotFound
+    from pennyworth.access.keys import KeyNotFound
 
     if isinstance(exc, KeyNotFound):
         return f"no key with id {exc.args[0]!r}"
@@ -283,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from pennyworth.keys import KeyNotFound
+        from pennyworth.access.keys import KeyNotFound
 
         if isinstance(exc, KeyNotFound | BotoCoreError | ClientError):
             print(f"pennyworth: {_one_line(exc)}", file=sys.stderr)

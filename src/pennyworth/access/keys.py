@@ -16,10 +16,13 @@ import secrets
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
+
+from pennyworth.access.table import KEY_PREFIX, KEY_RECORD_SK, key_record_key
 
 BudgetPeriod = Literal["daily", "monthly", "total"]
 KeyStatus = Literal["active", "revoked"]
@@ -75,7 +78,7 @@ class KeyRecord:
         return self.expires is not None and datetime.fromisoformat(self.expires) <= (at or now())
 
     def to_item(self) -> dict[str, Any]:
-        item: dict[str, Any] = {"PK": f"KEY#{self.key_id}", "SK": "META"}
+        item: dict[str, Any] = key_record_key(self.key_id)
         for name, value in asdict(self).items():
             if value is None or value == () or value == {}:
                 continue
@@ -124,16 +127,16 @@ class KeyStore:
         return record, key
 
     def get(self, key_id: str, consistent: bool = False) -> KeyRecord:
-        item = self._table.get_item(Key={"PK": f"KEY#{key_id}", "SK": "META"}, ConsistentRead=consistent).get(
-            "Item"
-        )
+        item = self._table.get_item(Key=key_record_key(key_id), ConsistentRead=consistent).get("Item")
         if item is None:
             raise KeyNotFound(key_id)
         return KeyRecord.from_item(item)
 
     def list(self) -> list[KeyRecord]:
         items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"FilterExpression": Attr("SK").eq("META") & Attr("PK").begins_with("KEY#")}
+        kwargs: dict[str, Any] = {
+            "FilterExpression": Attr("SK").eq(KEY_RECORD_SK) & Attr("PK").begins_with(KEY_PREFIX)
+        }
         while True:
             page = self._table.scan(**kwargs)
             items.extend(page.get("Items", []))
@@ -162,3 +165,32 @@ class KeyStore:
         record = self.get(key_id, consistent=True)
         key = f"pw-{key_id}-{secrets.token_urlsafe(32)}"
         return self._replace(replace(record, key_hash=key_digest(key))), key
+
+
+@dataclass(frozen=True)
+class KeyIdentity:
+    """Who is calling and what the key allows; `key_id` is what logs and usage carry (never the secret)."""
+
+    key_id: str
+    name: str = ""
+    allowed_models: tuple[str, ...] = ()
+    rpm: int | None = None
+    tpm: int | None = None
+    budget_usd: float | None = None
+    budget_period: str = "monthly"
+
+    def allows(self, model: str) -> bool:
+        """Whether the key's model allow-list (names or globs; empty = all) admits `model`."""
+        return not self.allowed_models or any(fnmatchcase(model, pattern) for pattern in self.allowed_models)
+
+    @classmethod
+    def from_record(cls, record: KeyRecord) -> KeyIdentity:
+        return cls(
+            key_id=record.key_id,
+            name=record.name,
+            allowed_models=record.allowed_models,
+            rpm=record.rpm,
+            tpm=record.tpm,
+            budget_usd=record.budget_usd,
+            budget_period=record.budget_period,
+        )

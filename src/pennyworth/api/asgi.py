@@ -1,5 +1,0 @@
-"""The ASGI app object for servers that import one (`uvicorn pennyworth.api.asgi:app`)."""
-
-from pennyworth.api.app import create_app
-
-app = create_app()

@@ -1,0 +1,68 @@
+"""Chat policy shared by the OpenAI and Responses routes: which route a key may use, what images are allowed,
+and what the catalog says the model can do — checked before anything reaches a model."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pennyworth.access.keys import KeyIdentity
+from pennyworth.api.dependencies import Services
+from pennyworth.catalog import ModelRoute
+from pennyworth.errors import InvalidRequest, PermissionDenied
+from pennyworth.llm.types import ChatCall
+
+_DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|jpg|gif|webp);base64,")
+
+
+def route_for(svc: Services, identity: KeyIdentity, model: str, kind: str) -> ModelRoute:
+    route = svc.catalog.resolve(model, kind)  # type: ignore[arg-type]
+    if not identity.allows(route.name):
+        raise PermissionDenied(f"This API key is not allowed to use the model '{model}'.", param="model")
+    return route
+
+
+def check_images(messages: list[dict[str, Any]], allow_remote: bool) -> None:
+    """Images must be inline `data:` URIs; remote URLs only when the operator allows fetching (SSRF)."""
+    for m_index, message in enumerate(messages):
+        if message["role"] != "user" or isinstance(message["content"], str):
+            continue
+        for p_index, part in enumerate(message["content"]):
+            if part.get("type") != "image_url":
+                continue
+            url = part["image_url"]["url"]
+            param = f"messages.{m_index}.content.{p_index}.image_url.url"
+            if url.startswith(("http://", "https://")):
+                if not allow_remote:
+                    raise InvalidRequest(
+                        "Remote image URLs are not fetched by this gateway. Send the image inline as a "
+                        "'data:image/<png|jpeg|gif|webp>;base64,...' URI.",
+                        param=param,
+                        code="remote_image_url_disabled",
+                    )
+            elif not _DATA_IMAGE.match(url):
+                raise InvalidRequest(
+                    "Images must be 'data:image/<png|jpeg|gif|webp>;base64,...' URIs.", param=param
+                )
+
+
+def check_capabilities(call: ChatCall) -> None:
+    """Refuse what the catalog says the model cannot do (raw ids carry no capability list: Bedrock judges)."""
+    if not call.route.capabilities:
+        return
+    needs = {
+        "tools": bool(call.params.get("tools")),
+        "reasoning": call.params.get("reasoning_effort") is not None,
+        "vision": any(
+            m["role"] == "user"
+            and not isinstance(m["content"], str)
+            and any(p.get("type") == "image_url" for p in m["content"])
+            for m in call.messages
+        ),
+    }
+    param = {"tools": "tools", "reasoning": "reasoning_effort", "vision": "messages"}
+    for capability, needed in needs.items():
+        if needed and capability not in call.route.capabilities:
+            raise InvalidRequest(
+                f"The model '{call.route.name}' does not support {capability}.", param=param[capability]
+            )

@@ -1,0 +1,1 @@
+"""OpenAI's Chat Completions, Embeddings and Models APIs: request schemas, routes, and rendering."""

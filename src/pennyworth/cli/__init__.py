@@ -1,0 +1,1 @@
+"""The `pennyworth` command line: tables, keys, usage and the local server."""

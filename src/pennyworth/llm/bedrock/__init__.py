@@ -1,0 +1,1 @@
+"""The Bedrock wire: signed HTTP and event-stream frames, Converse output reading, Claude's own format."""

@@ -1,0 +1,41 @@
+"""Prices and model facts from LiteLLM's pinned price map: model kinds, known Bedrock ids, the cost of usage."""
+
+from __future__ import annotations
+
+from pennyworth.catalog import ModelKind, ModelRoute
+from pennyworth.llm.providers.litellm_setup import litellm
+from pennyworth.llm.types import Usage
+
+
+def bedrock_model_kind(model_id: str) -> ModelKind | None:
+    """The kind LiteLLM's price map records for a Bedrock model id, or None when the map does not know it."""
+    entry = litellm.model_cost.get(model_id)
+    if not entry or not str(entry.get("litellm_provider", "")).startswith("bedrock"):
+        return None
+    mode = entry.get("mode")
+    return mode if mode in ("chat", "embedding") else None
+
+
+def known_bedrock_ids() -> frozenset[str]:
+    """Every Bedrock id in the pinned price map (for checking the catalog against it)."""
+    return frozenset(k for k in litellm.model_cost if bedrock_model_kind(k) is not None)
+
+
+def cost_usd(route: ModelRoute, usage: Usage) -> float:
+    """What `usage` costs on `route`: a price in models.yaml wins over LiteLLM's map; 0.0 when unpriced."""
+    if route.input_cost_per_token is not None or route.output_cost_per_token is not None:
+        return usage.prompt_tokens * (route.input_cost_per_token or 0.0) + usage.completion_tokens * (
+            route.output_cost_per_token or 0.0
+        )
+    try:
+        prompt_cost, completion_cost = litellm.cost_per_token(
+            model=route.model_id,
+            custom_llm_provider=route.provider,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            cache_read_input_tokens=usage.cache_read_tokens,
+            cache_creation_input_tokens=usage.cache_write_tokens,
+        )
+    except Exception:  # an unpriced model must never fail a request
+        return 0.0
+    return float(prompt_cost + completion_cost)

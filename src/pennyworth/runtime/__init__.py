@@ -1,0 +1,1 @@
+"""Entry points (uvicorn under the Lambda Web Adapter, Mangum for buffered events), logging and SnapStart."""
