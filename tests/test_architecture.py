@@ -149,3 +149,13 @@ def test_litellm_does_not_load_dotenv_files(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "None"
+
+
+def test_one_module_configures_logging() -> None:
+    """Loggers come from `observability.get_logger`; only observability touches handlers or levels."""
+    owners = [
+        p.relative_to(SRC).as_posix()
+        for p in (SRC / "pennyworth").rglob("*.py")
+        if re.search(r"logging\.(getLogger|basicConfig|StreamHandler|config)\b|\bLogger\(", p.read_text())
+    ]
+    assert owners == ["pennyworth/observability.py"]

@@ -61,6 +61,8 @@ class Records(logging.Handler):
 def test_request_log_line_and_metrics(make_settings, capfd) -> None:
     captured = Records()
     logging.getLogger("pennyworth").addHandler(captured)
+    level = logging.getLogger("pennyworth").level
+    logging.getLogger("pennyworth").setLevel(logging.INFO)  # what configure_logging sets in an entry point
     secret_prompt = "my secret prompt text 12345"
     context = json.dumps({"requestId": "req-0001"})
     try:
@@ -73,6 +75,7 @@ def test_request_log_line_and_metrics(make_settings, capfd) -> None:
             assert response.status_code == 200 and response.headers["x-request-id"] == "req-0001"
     finally:
         logging.getLogger("pennyworth").removeHandler(captured)
+        logging.getLogger("pennyworth").setLevel(level)
     (line,) = [
         r
         for r in captured.records
@@ -118,3 +121,55 @@ def test_no_restore_hooks_outside_lambda(make_settings) -> None:
 
     assert "snapshot_restore_py" not in sys.modules
     assert register_restore_hooks(object()) is False
+
+
+def test_pennyworth_serve_logs_one_json_line_per_request(double, dynamodb, table_name, tmp_path) -> None:
+    """Under the real entry point the request line is printed once, as JSON, and nothing else repeats it."""
+    import os
+    import socket
+    import subprocess
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "PENNYWORTH_TABLE_NAME": table_name,
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb,
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": double.url,
+        "PENNYWORTH_LOG_LEVEL": "INFO",
+    }
+    out = (tmp_path / "serve.log").open("w+")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pennyworth.cli.main", "serve", "--port", str(port)],
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None, (
+                    tmp_path / "serve.log"
+                ).read_text()
+                time.sleep(0.2)
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/v1/chat/completions",
+            json={"model": "nova-pro", "messages": [{"role": "user", "content": "one line please"}]},
+            headers={"Authorization": f"Bearer {API_KEY}"},
+        )
+        assert response.status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    text = (tmp_path / "serve.log").read_text()
+    chat_lines = [line for line in text.splitlines() if "/v1/chat/completions" in line]
+    assert len(chat_lines) == 1, text
+    record = json.loads(chat_lines[0])
+    assert (record["message"], record["status"], record["key_id"]) == ("request", 200, KEY_ID)
+    assert "one line please" not in text

@@ -1,4 +1,9 @@
-"""Logs and metrics: one JSON line per request, and EMF metrics per model call (Powertools).
+"""Logs and metrics: the one owner of logging, one JSON line per request, EMF metrics per model call.
+
+Entry points (`runtime/asgi.py`, `runtime/lambda_handler.py`, `pennyworth serve`, the CLI) call
+`configure_logging` once, before the app is built; every module asks `get_logger` for its logger. The
+`pennyworth` logger writes JSON lines (Powertools' formatter) to stdout and does not propagate, so a line is
+never printed twice whatever else configured the root logger.
 
 The request line carries the correlation id (API Gateway's request id, which the Lambda Web Adapter forwards in
 `x-amzn-request-context`), method, path, status, latency and the caller's key id — never a key, never prompt or
@@ -9,16 +14,42 @@ InputTokens, OutputTokens, CachedTokens, CostUSD, UpstreamErrors, CallLatency.
 from __future__ import annotations
 
 import json
+import logging
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-logger = Logger(service="pennyworth")
 NAMESPACE = "pennyworth"
+_ROOT = "pennyworth"
+
+
+class _JsonLines(logging.StreamHandler):  # type: ignore[type-arg]
+    """The gateway's one log handler: JSON lines on stdout (CloudWatch reads them as structured logs)."""
+
+
+def configure_logging(level: str) -> None:
+    """Configure the `pennyworth` logger once per process (later calls only change the level)."""
+    root = logging.getLogger(_ROOT)
+    root.setLevel(level.upper())
+    if any(isinstance(handler, _JsonLines) for handler in root.handlers):
+        return
+    handler = _JsonLines(sys.stdout)
+    handler.setFormatter(LambdaPowertoolsFormatter(service=_ROOT))
+    root.addHandler(handler)
+    root.propagate = False
+
+
+def get_logger(name: str) -> logging.Logger:
+    """The logger for one part of the gateway (`api`, `access.usage`, ...), under the `pennyworth` logger."""
+    return logging.getLogger(f"{_ROOT}.{name}")
+
+
+_request_logger = get_logger("request")
 
 
 class TokenCounts(Protocol):
@@ -94,7 +125,7 @@ class RequestLog:
             await self.app(scope, receive, send_with_id)
         finally:
             identity = (scope.get("state") or {}).get("identity")
-            logger.info(
+            _request_logger.info(
                 "request",
                 extra={
                     "correlation_id": request_id,

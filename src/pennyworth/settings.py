@@ -85,7 +85,6 @@ class Settings(BaseSettings):
     emit_metrics: bool = Field(
         default=False, description="Print CloudWatch EMF metrics per model call (on Lambda)."
     )
-    log_prompts: bool = Field(default=False, description="Opt-in: include prompt text in debug logs.")
 
 
 @lru_cache(maxsize=1)

@@ -80,9 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     from pennyworth.access.keys import KeyStore
     from pennyworth.access.table import create_table, table
     from pennyworth.api.app import create_app
+    from pennyworth.observability import configure_logging
     from pennyworth.settings import get_settings
 
     settings = get_settings()
+    configure_logging(settings.log_level)
     create_table(settings)
     _, key = KeyStore(table(settings)).create({"name": "dev", "owner": "make serve"})
     cli_env = " ".join(

@@ -12,7 +12,6 @@ stream's cleanup, shielded from the cancellation, with what had been relayed so 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -41,9 +40,9 @@ from pennyworth.llm.types import (
     Usage,
     UsageReport,
 )
-from pennyworth.observability import emit_call_metrics
+from pennyworth.observability import emit_call_metrics, get_logger
 
-logger = logging.getLogger("pennyworth.access.metering")
+logger = get_logger("access.metering")
 T = TypeVar("T")
 
 

@@ -9,7 +9,6 @@ still fails is logged with the item and every figure, so the record can be resto
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -19,8 +18,9 @@ from boto3.dynamodb.conditions import Attr, Key
 from pennyworth.access.table import NANO, USAGE_PREFIX, usage_key, usage_partition
 from pennyworth.aws.dynamodb import DynamoHttp
 from pennyworth.llm.types import Usage
+from pennyworth.observability import get_logger
 
-logger = logging.getLogger("pennyworth.access.usage")
+logger = get_logger("access.usage")
 _FIGURES = ("requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens", "cost_nusd")
 
 

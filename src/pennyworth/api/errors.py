@@ -8,7 +8,6 @@ validation errors, unknown routes and anything unexpected into the right one.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import orjson
@@ -28,8 +27,9 @@ from pennyworth.errors import (
     UpstreamError,
     UpstreamUnavailable,
 )
+from pennyworth.observability import get_logger
 
-logger = logging.getLogger("pennyworth.api")
+logger = get_logger("api")
 
 
 def error_body(error: GatewayError) -> dict[str, Any]:

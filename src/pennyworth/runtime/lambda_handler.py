@@ -6,5 +6,8 @@ The streaming deployment runs the app under uvicorn through the Lambda Web Adapt
 from mangum import Mangum
 
 from pennyworth.api.app import create_app
+from pennyworth.observability import configure_logging
+from pennyworth.settings import get_settings
 
-handler = Mangum(create_app(), lifespan="off")
+configure_logging(get_settings().log_level)
+handler = Mangum(create_app(get_settings()), lifespan="off")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import uvicorn
 
 from pennyworth.api.app import create_app
+from pennyworth.observability import configure_logging
 from pennyworth.settings import get_settings
 
 
 def serve(host: str, port: int, *, access_log: bool) -> None:
     """Run the app with the environment's settings until interrupted."""
     settings = get_settings()
+    configure_logging(settings.log_level)
     uvicorn.run(
         create_app(settings),
         host=host,

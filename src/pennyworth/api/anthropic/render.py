@@ -6,7 +6,6 @@ after `message_start`, as Anthropic's API does.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 
 import orjson
@@ -16,8 +15,9 @@ from pennyworth.api.sse import first_event
 from pennyworth.errors import GatewayError, UpstreamError
 from pennyworth.llm.service import ChatStream
 from pennyworth.llm.types import AnthropicEvent, StreamEvent
+from pennyworth.observability import get_logger
 
-logger = logging.getLogger("pennyworth.api")
+logger = get_logger("api")
 PING = b'event: ping\ndata: {"type":"ping"}\n\n'
 
 

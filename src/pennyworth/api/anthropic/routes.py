@@ -7,7 +7,6 @@ default, and the fallback is logged. `anthropic-beta` flags Bedrock supports are
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import orjson
@@ -29,8 +28,9 @@ from pennyworth.catalog import ModelRoute
 from pennyworth.errors import InvalidRequest, PermissionDenied
 from pennyworth.llm.bedrock.anthropic import bedrock_body
 from pennyworth.llm.types import MessagesCall
+from pennyworth.observability import get_logger
 
-logger = logging.getLogger("pennyworth.api")
+logger = get_logger("api")
 router = APIRouter(prefix="/v1", tags=["Anthropic"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": AnthropicError} for status in (400, 401, 403, 404, 413, 429, 500, 502, 504, 529)

@@ -8,7 +8,6 @@ the first one, an SSE comment goes out every `keepalive` seconds so proxies keep
 from __future__ import annotations
 
 import base64
-import logging
 import struct
 import time
 import uuid
@@ -33,8 +32,9 @@ from pennyworth.llm.types import (
     Usage,
     UsageReport,
 )
+from pennyworth.observability import get_logger
 
-logger = logging.getLogger("pennyworth.api")
+logger = get_logger("api")
 
 FINISH_REASONS = {
     "end_turn": "stop",

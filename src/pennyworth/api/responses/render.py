@@ -9,7 +9,6 @@ Streams follow OpenAI's order: `response.created`, `response.in_progress`, then 
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -32,8 +31,9 @@ from pennyworth.llm.types import (
     Usage,
     UsageReport,
 )
+from pennyworth.observability import get_logger
 
-logger = logging.getLogger("pennyworth.api")
+logger = get_logger("api")
 KEEPALIVE = b": keep-alive\n\n"
 
 

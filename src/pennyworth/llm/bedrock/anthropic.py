@@ -10,7 +10,6 @@ server tools. Hand-written: it is a filter over Anthropic's documented shape, no
 from __future__ import annotations
 
 import base64
-import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,8 +17,9 @@ import orjson
 
 from pennyworth.errors import InvalidRequest
 from pennyworth.llm.types import AnthropicEvent, MessagesCall, Usage
+from pennyworth.observability import get_logger
 
-logger = logging.getLogger("pennyworth.anthropic")
+logger = get_logger("anthropic")
 BEDROCK_ANTHROPIC_VERSION = "bedrock-2023-05-31"
 # Top-level fields Bedrock's Anthropic body accepts (anything else is "extraneous key ... is not permitted").
 _BODY_FIELDS = (
