@@ -12,7 +12,7 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 export SAM_CLI_TELEMETRY := 0
 export AWS_REGION ?= us-east-1
 
-.PHONY: venv serve test lint unit check-template check-workflows build build-check format bench clean
+.PHONY: venv serve test lint typecheck unit check-template check-workflows build build-check format bench clean
 
 # The app and its tests.
 $(STAMP): requirements/dev.txt pyproject.toml
@@ -39,12 +39,15 @@ venv: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/python -m pennyworth_dev $(ARGS)
 
-## Everything CI checks: lint, the test suite, the template, the workflows, and the built artefact.
-test: lint unit check-template check-workflows build-check
+## Everything CI checks: lint, mypy --strict, the test suite, the template, the workflows, and the built artefact.
+test: lint typecheck unit check-template check-workflows build-check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,7 +45,7 @@ def period_id(period: str, at: datetime) -> tuple[str, int | None]:
 
 
 class Limiter:
-    def __init__(self, table: Any, clock=time.time) -> None:
+    def __init__(self, table: Any, clock: Callable[[], float] = time.time) -> None:
         self._table = table
         self._clock = clock
 
@@ -56,7 +57,7 @@ class Limiter:
             return Admission(window=None, estimated_tokens=estimated_tokens)
         now = self._clock()
         window = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
-        condition = None
+        condition: Any = None  # a boto3 condition expression, built from the limits the key has
         if identity.rpm is not None:
             condition = Attr("requests").not_exists() | Attr("requests").lt(identity.rpm)
         if identity.tpm is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import anyio
@@ -68,7 +68,7 @@ class Metering:
         self._ledger = ledger
         self._emit_metrics = emit_metrics
 
-    async def _admit(self, identity: KeyIdentity, estimate_tokens) -> Admission:
+    async def _admit(self, identity: KeyIdentity, estimate_tokens: Callable[[], int]) -> Admission:
         """Reserve the request (a DynamoDB round trip only for keys that have limits or a budget)."""
         if identity.rpm is None and identity.tpm is None and identity.budget_usd is None:
             return Admission(window=None, estimated_tokens=0)
@@ -167,19 +167,19 @@ class Metering:
         route: ModelRoute,
         estimate_prompt: Callable[[], int],
         inner: ChatStream,
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         relayed: list[str] = []
         settled = False
         try:
             async for event in inner.events():
-                kind = type(event)
-                if kind is AnthropicEvent or kind is TextDelta:
-                    relayed.append(event.text)
-                elif kind is ToolCallDelta:
-                    relayed.append(event.arguments)
-                elif kind is UsageReport:
-                    await self._settle_shielded(identity, admission, route, event.usage, error=False)
-                    settled = True
+                match event:
+                    case AnthropicEvent(text=text) | TextDelta(text=text):
+                        relayed.append(text)
+                    case ToolCallDelta(arguments=arguments):
+                        relayed.append(arguments)
+                    case UsageReport(usage=usage):
+                        await self._settle_shielded(identity, admission, route, usage, error=False)
+                        settled = True
                 yield event
         except Exception:
             if not settled:

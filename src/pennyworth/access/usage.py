@@ -44,7 +44,9 @@ _UPDATE = (
 )
 
 
-def _update(key_id: str, model: str, usage: Usage | None, cost_usd: float, error: bool) -> tuple[dict, dict]:
+def _update(
+    key_id: str, model: str, usage: Usage | None, cost_usd: float, error: bool
+) -> tuple[dict[str, str], dict[str, Any]]:
     """The ledger item's key and the expression values for one request's figures."""
     usage = usage or Usage()
     day = datetime.now(UTC).date().isoformat()

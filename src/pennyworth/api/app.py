@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 
+from pennyworth import __version__
 from pennyworth.access.auth import KeyAuthenticator
 from pennyworth.access.keys import KeyStore
 from pennyworth.access.limits import Limiter
@@ -128,13 +129,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     wired = services or build_services(settings)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         await wired.metering.aclose()
 
     app = FastAPI(
         title="pennyworth",
-        version="0.1.0",
+        version=__version__,
         summary="OpenAI-compatible gateway to Amazon Bedrock.",
         lifespan=lifespan,
     )

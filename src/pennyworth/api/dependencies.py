@@ -28,11 +28,14 @@ class Services:
 
 async def services(request: Request) -> Services:
     """(async: FastAPI would run a plain function in a worker thread.)"""
-    return request.app.state.services
+    wired: Services = request.app.state.services
+    return wired
 
 
 async def caller(request: Request) -> KeyIdentity:
-    identity = await request.app.state.services.authenticator.authenticate(extract_api_key(request.headers))
+    identity: KeyIdentity = await request.app.state.services.authenticator.authenticate(
+        extract_api_key(request.headers)
+    )
     request.state.identity = identity
     return identity
 

@@ -30,12 +30,12 @@ class SecretStore:
 
     def _fetch(self, arn: str) -> str:
         try:
-            value = self._secrets_client().get_secret_value(SecretId=arn)["SecretString"]
+            value: str = self._secrets_client().get_secret_value(SecretId=arn)["SecretString"]
         except Exception as exc:
             # The ARN and the cause go to the operator's logs; the client only learns that a provider is down.
             raise UpstreamUnavailable("The provider credentials for this model could not be loaded.") from exc
         try:
-            parsed = json.loads(value)
+            parsed: Any = json.loads(value)
         except json.JSONDecodeError:
             return value.strip()
         return str(parsed.get("api_key", "")) if isinstance(parsed, dict) else value.strip()

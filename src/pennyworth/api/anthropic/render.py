@@ -38,7 +38,7 @@ async def sse_messages(stream: ChatStream, *, keepalive: float) -> AsyncIterator
     try:
         first: StreamEvent | None = None
         async for item in first_event(events, keepalive, PING):
-            if type(item) is bytes:
+            if isinstance(item, bytes):
                 yield item
             else:
                 first = item

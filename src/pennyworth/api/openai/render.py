@@ -142,7 +142,7 @@ async def sse_chat_stream(
         yield prefix + b'{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}' + suffix
         first: StreamEvent | None = None
         async for item in first_event(events, keepalive, KEEPALIVE):
-            if type(item) is bytes:
+            if isinstance(item, bytes):
                 yield item
             else:
                 first = item

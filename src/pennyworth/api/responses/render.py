@@ -148,7 +148,7 @@ class _EventWriter:
         ]
 
     def _close_open(self) -> list[bytes]:
-        item, frames = self.open, []
+        item, frames = self.open, list[bytes]()
         self.open = None
         if item is None:
             return frames
@@ -251,60 +251,58 @@ class _EventWriter:
             frames.append(self.event("response.output_item.added", output_index=item["index"], item=added))
         return frames
 
+    def _ensure_open(self, kind: str) -> tuple[list[bytes], dict[str, Any]]:
+        """The open item of `kind`, opening one (and closing another) when needed, with the frames that takes."""
+        frames = [] if self.open and self.open["kind"] == kind else self._open(kind)
+        assert self.open is not None
+        return frames, self.open
+
     def write(self, event: StreamEvent) -> list[bytes]:
-        kind = type(event)
-        if kind is TextDelta:
-            frames = [] if self.open and self.open["kind"] == "message" else self._open("message")
-            self.open["text"] += event.text
-            item = self.open
-            return [
-                *frames,
-                self.event(
+        match event:
+            case TextDelta(text=text):
+                frames, item = self._ensure_open("message")
+                item["text"] += text
+                delta = self.event(
                     "response.output_text.delta",
                     item_id=item["id"],
                     output_index=item["index"],
                     content_index=0,
-                    delta=event.text,
-                ),
-            ]
-        if kind is ReasoningDelta:
-            if not event.text:
-                return []
-            frames = [] if self.open and self.open["kind"] == "reasoning" else self._open("reasoning")
-            self.open["text"] += event.text
-            item = self.open
-            return [
-                *frames,
-                self.event(
+                    delta=text,
+                )
+                return [*frames, delta]
+            case ReasoningDelta(text=text) if text:
+                frames, item = self._ensure_open("reasoning")
+                item["text"] += text
+                delta = self.event(
                     "response.reasoning_summary_text.delta",
                     item_id=item["id"],
                     output_index=item["index"],
                     summary_index=0,
-                    delta=event.text,
-                ),
-            ]
-        if kind is ToolCallStart:
-            frames = self._open("function_call", call_id=event.id, name=event.name)
-            self.calls[event.index] = self.open
-            return frames
-        if kind is ToolCallDelta:
-            item = self.calls[event.index]
-            item["text"] += event.arguments
-            return [
-                self.event(
+                    delta=text,
+                )
+                return [*frames, delta]
+            case ToolCallStart(index=index, id=call_id, name=name):
+                frames = self._open("function_call", call_id=call_id, name=name)
+                assert self.open is not None
+                self.calls[index] = self.open
+                return frames
+            case ToolCallDelta(index=index, arguments=arguments):
+                item = self.calls[index]
+                item["text"] += arguments
+                delta = self.event(
                     "response.function_call_arguments.delta",
                     item_id=item["id"],
                     output_index=item["index"],
-                    delta=event.arguments,
+                    delta=arguments,
                 )
-            ]
-        if kind is Finish:
-            self.status = "incomplete" if event.stop_reason == "max_tokens" else "completed"
-            return self._close_open()
-        if kind is UsageReport:
-            frames = self._close_open()
-            final = response_object(self.request, self.response_id, self.output, self.status, event.usage)
-            return [*frames, self.event(f"response.{self.status}", response=final)]
+                return [delta]
+            case Finish(stop_reason=stop_reason):
+                self.status = "incomplete" if stop_reason == "max_tokens" else "completed"
+                return self._close_open()
+            case UsageReport(usage=usage):
+                frames = self._close_open()
+                final = response_object(self.request, self.response_id, self.output, self.status, usage)
+                return [*frames, self.event(f"response.{self.status}", response=final)]
         return []
 
 
@@ -318,7 +316,7 @@ async def sse_response_stream(
         for frame in writer.start():
             yield frame
         async for item in first_event(events, keepalive, KEEPALIVE):
-            if type(item) is bytes:
+            if isinstance(item, bytes):
                 yield item
                 continue
             for frame in writer.write(item):

@@ -78,12 +78,15 @@ def _clean_message(message: dict[str, Any], index: int) -> dict[str, Any]:
 def _clean_block(block: Any) -> Any:
     if not isinstance(block, dict) or "cache_control" not in block:
         return block
-    return {**block, "cache_control": {"type": block["cache_control"].get("type", "ephemeral")}}
+    kind: str = block["cache_control"].get("type", "ephemeral")
+    return {**block, "cache_control": {"type": kind}}
 
 
 def _clean_tool(tool: dict[str, Any]) -> dict[str, Any]:
-    cleaned = {k: v for k, v in tool.items() if k in ("name", "description", "input_schema", "cache_control")}
-    return _clean_block(cleaned)
+    cleaned: dict[str, Any] = _clean_block(
+        {k: v for k, v in tool.items() if k in ("name", "description", "input_schema", "cache_control")}
+    )
+    return cleaned
 
 
 def usage_of(raw: dict[str, Any] | None, output_tokens: int | None = None) -> Usage:

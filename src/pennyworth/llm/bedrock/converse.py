@@ -7,6 +7,7 @@ Structured output that LiteLLM expressed as the `json_tool_call` tool comes back
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pennyworth.llm.types import (
@@ -48,7 +49,7 @@ def usage_from(raw: dict[str, Any] | None) -> Usage:
     )
 
 
-def result_from_converse(body: dict[str, Any], *, json_mode: bool, dumps) -> ChatResult:
+def result_from_converse(body: dict[str, Any], *, json_mode: bool, dumps: Callable[[Any], str]) -> ChatResult:
     """A Converse response body → ChatResult. `dumps` serialises tool inputs to JSON text."""
     blocks = ((body.get("output") or {}).get("message") or {}).get("content") or []
     texts: list[str] = []

@@ -7,7 +7,7 @@ parser (prelude and message CRCs checked).
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -97,8 +97,9 @@ class EventStream:
         try:
             async for data in self._chunks:
                 buffer.add_data(data)
-                for message in buffer:
-                    headers = message.headers
+                messages: Iterable[Any] = buffer  # botocore-stubs type its items as int
+                for message in messages:
+                    headers: dict[str, Any] = message.headers
                     if headers.get(":message-type") != "event":
                         raise bedrock_error(
                             headers.get(":exception-type")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import litellm
+import litellm.exceptions as litellm_errors
 
 litellm.telemetry = False
 litellm.suppress_debug_info = True
@@ -27,4 +28,4 @@ def clean_message(exc: Exception) -> str:
     return " ".join(kept) or type(exc).__name__
 
 
-__all__ = ["clean_message", "litellm"]
+__all__ = ["clean_message", "litellm", "litellm_errors"]

@@ -16,7 +16,7 @@ from pennyworth.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from pennyworth.llm.providers.litellm_setup import clean_message, litellm
+from pennyworth.llm.providers.litellm_setup import clean_message, litellm, litellm_errors
 from pennyworth.llm.providers.translation import MAPPED_PARAMS
 from pennyworth.llm.types import (
     ChatCall,
@@ -132,16 +132,19 @@ def map_litellm_error(exc: Exception) -> GatewayError:
     message = clean_message(exc)
     retry_after = getattr(exc, "retry_after", None)
     by_type: list[tuple[type[Exception], type[GatewayError]]] = [
-        (litellm.UnsupportedParamsError, InvalidRequest),
-        (litellm.ContextWindowExceededError, InvalidRequest),
-        (litellm.BadRequestError, InvalidRequest),
-        (litellm.AuthenticationError, UpstreamError),  # our credentials to the provider, not the client's key
-        (litellm.PermissionDeniedError, PermissionDenied),
-        (litellm.NotFoundError, NotFound),
-        (litellm.RateLimitError, RateLimited),
-        (litellm.Timeout, UpstreamTimeout),
-        (litellm.ServiceUnavailableError, UpstreamUnavailable),
-        (litellm.APIConnectionError, UpstreamUnavailable),
+        (litellm_errors.UnsupportedParamsError, InvalidRequest),
+        (litellm_errors.ContextWindowExceededError, InvalidRequest),
+        (litellm_errors.BadRequestError, InvalidRequest),
+        (
+            litellm_errors.AuthenticationError,
+            UpstreamError,
+        ),  # our credentials to the provider, not the client's key
+        (litellm_errors.PermissionDeniedError, PermissionDenied),
+        (litellm_errors.NotFoundError, NotFound),
+        (litellm_errors.RateLimitError, RateLimited),
+        (litellm_errors.Timeout, UpstreamTimeout),
+        (litellm_errors.ServiceUnavailableError, UpstreamUnavailable),
+        (litellm_errors.APIConnectionError, UpstreamUnavailable),
     ]
     for litellm_type, ours in by_type:
         if isinstance(exc, litellm_type):

@@ -14,7 +14,7 @@ from litellm.llms.bedrock.embed.cohere_transformation import BedrockCohereEmbedd
 
 from pennyworth.catalog import ModelRoute
 from pennyworth.errors import InvalidRequest
-from pennyworth.llm.providers.litellm_setup import clean_message, litellm
+from pennyworth.llm.providers.litellm_setup import clean_message, litellm_errors
 from pennyworth.llm.types import ChatCall
 
 _CONVERSE = AmazonConverseConfig()
@@ -59,12 +59,18 @@ def translate_chat(call: ChatCall) -> ConverseRequest:
         )
         body = _CONVERSE._transform_request(
             model=call.route.model_id,
-            messages=call.messages,
+            messages=call.messages,  # type: ignore[arg-type]  # OpenAI-shaped dicts, as LiteLLM reads them
             optional_params=optional,
             litellm_params={"model_info": _model_info_for(call.route.model_id)},
             headers={},
         )
-    except (litellm.UnsupportedParamsError, litellm.BadRequestError, ValueError, KeyError, TypeError) as exc:
+    except (
+        litellm_errors.UnsupportedParamsError,
+        litellm_errors.BadRequestError,
+        ValueError,
+        KeyError,
+        TypeError,
+    ) as exc:
         raise InvalidRequest(
             f"Cannot send this request to '{call.route.name}': {clean_message(exc)}"
         ) from exc
