@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pennyworth.llm.bedrock.converse import StreamTranslator, result_from_converse, usage_from
+from pennyworth.llm.bedrock.converse import StreamTranslator, converse_usage, result_from_converse
 from pennyworth.llm.types import Finish, ReasoningDelta, TextDelta, ToolCallDelta, ToolCallStart, UsageReport
 
 
@@ -13,7 +13,7 @@ def dumps(value) -> str:
 
 
 def test_usage_includes_cache_in_prompt_tokens() -> None:
-    usage = usage_from(
+    usage = converse_usage(
         {"inputTokens": 10, "outputTokens": 5, "cacheReadInputTokens": 100, "cacheWriteInputTokens": 7}
     )
     assert (usage.prompt_tokens, usage.completion_tokens, usage.cache_read_tokens, usage.total_tokens) == (

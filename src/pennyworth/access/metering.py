@@ -116,7 +116,7 @@ class Metering:
         route: ModelRoute,
         estimate: Callable[[], int],
         call_upstream: Callable[[], Awaitable[T]],
-        usage_of: Callable[[T], Usage],
+        anthropic_usage: Callable[[T], Usage],
     ) -> T:
         """Admit, call, then record: the answer's usage, or one error when the call failed."""
         admission = await self._admit(identity, estimate)
@@ -125,7 +125,7 @@ class Metering:
         except BaseException:
             await self._settle_shielded(identity, admission, route, None, error=True)
             raise
-        await self._settle_shielded(identity, admission, route, usage_of(answer), error=False)
+        await self._settle_shielded(identity, admission, route, anthropic_usage(answer), error=False)
         return answer
 
     async def _stream(

@@ -15,8 +15,8 @@ from pennyworth.llm.types import ChatCall
 _DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|jpg|gif|webp);base64,")
 
 
-def route_for(svc: Services, identity: KeyIdentity, model: str, kind: str) -> ModelRoute:
-    route = svc.catalog.resolve(model, kind)  # type: ignore[arg-type]
+def route_for(services: Services, identity: KeyIdentity, model: str, kind: str) -> ModelRoute:
+    route = services.catalog.resolve(model, kind)  # type: ignore[arg-type]
     if not identity.allows(route.name):
         raise PermissionDenied(f"This API key is not allowed to use the model '{model}'.", param="model")
     return route

@@ -26,7 +26,7 @@ class Services:
     metering: Metering
 
 
-async def services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     """(async: FastAPI would run a plain function in a worker thread.)"""
     wired: Services = request.app.state.services
     return wired
@@ -41,4 +41,4 @@ async def caller(request: Request) -> KeyIdentity:
 
 
 Caller = Annotated[KeyIdentity, Depends(caller)]
-Wired = Annotated[Services, Depends(services)]
+ServicesDep = Annotated[Services, Depends(get_services)]

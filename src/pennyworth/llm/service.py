@@ -109,7 +109,9 @@ class LLMService:
     async def messages(self, call: MessagesCall) -> tuple[dict[str, Any], Usage]:
         """A whole Anthropic Messages answer from Claude on Bedrock, and its usage."""
         answer, _ = await self.runtime.invoke(call.route.model_id, anthropic.request_body(call))
-        return anthropic.public_message(answer, call.requested_model), anthropic.usage_of(answer.get("usage"))
+        return anthropic.public_message(answer, call.requested_model), anthropic.anthropic_usage(
+            answer.get("usage")
+        )
 
     async def open_messages_stream(self, call: MessagesCall) -> ChatStream:
         """Claude's Anthropic event stream; a UsageReport comes just before `message_stop`."""

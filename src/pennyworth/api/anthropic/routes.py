@@ -23,7 +23,7 @@ from pennyworth.api.anthropic.schemas import (
     MessagesRequest,
     TokenCount,
 )
-from pennyworth.api.dependencies import Caller, Services, Wired
+from pennyworth.api.dependencies import Caller, Services, ServicesDep
 from pennyworth.catalog import ModelRoute
 from pennyworth.errors import InvalidRequest, PermissionDenied
 from pennyworth.llm.bedrock.anthropic import bedrock_body
@@ -37,15 +37,15 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def claude_route(svc: Services, identity: KeyIdentity, model: str) -> ModelRoute:
+def claude_route(services: Services, identity: KeyIdentity, model: str) -> ModelRoute:
     """The catalog route for a Claude model name, falling back by family; 400 for non-Claude routes."""
-    settings = svc.settings
+    settings = services.settings
     families = {
         "opus": settings.anthropic_opus_model,
         "sonnet": settings.anthropic_sonnet_model,
         "haiku": settings.anthropic_haiku_model,
     }
-    route, fallback = svc.catalog.resolve_claude(model, families, settings.anthropic_default_model)
+    route, fallback = services.catalog.resolve_claude(model, families, settings.anthropic_default_model)
     if fallback:
         logger.info("unknown Claude model %r served by %r", model, route.name)
     if route.provider != "bedrock" or "anthropic." not in route.model_id:
@@ -55,13 +55,15 @@ def claude_route(svc: Services, identity: KeyIdentity, model: str) -> ModelRoute
     return route
 
 
-def _call(svc: Services, identity: KeyIdentity, body: CountTokensRequest, request: Request) -> MessagesCall:
-    route = claude_route(svc, identity, body.model)
+def _call(
+    services: Services, identity: KeyIdentity, body: CountTokensRequest, request: Request
+) -> MessagesCall:
+    route = claude_route(services, identity, body.model)
     betas = request.headers.get("anthropic-beta", "").split(",")
     raw = body.model_dump(exclude_none=True)
     return MessagesCall(
         route=route,
-        body=bedrock_body(raw, betas, frozenset(svc.settings.anthropic_betas)),
+        body=bedrock_body(raw, betas, frozenset(services.settings.anthropic_betas)),
         requested_model=body.model,
     )
 
@@ -71,26 +73,31 @@ def _call(svc: Services, identity: KeyIdentity, body: CountTokensRequest, reques
     response_model=None,
     responses={200: {"model": Message, "description": "A message, or SSE events."}, **_ERRORS},
 )
-async def create_message(body: MessagesRequest, request: Request, identity: Caller, svc: Wired) -> Response:
+async def create_message(
+    body: MessagesRequest, request: Request, identity: Caller, services: ServicesDep
+) -> Response:
     """Create a message (Anthropic's API); `stream: true` for Anthropic's server-sent events."""
-    call = _call(svc, identity, body, request)
+    call = _call(services, identity, body, request)
     if not body.stream:
-        answer = await svc.metering.messages(identity, call)
+        answer = await services.metering.messages(identity, call)
         return Response(orjson.dumps(answer), media_type="application/json")
-    stream = await svc.metering.open_messages_stream(identity, call)
+    stream = await services.metering.open_messages_stream(identity, call)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(
-        sse_messages(stream, keepalive=svc.settings.stream_keepalive_seconds),
+        sse_messages(stream, keepalive=services.settings.stream_keepalive_seconds),
         media_type="text/event-stream",
         headers=headers,
     )
 
 
 @router.post("/messages/count_tokens", response_model=TokenCount, responses=_ERRORS)
-async def count_tokens(body: CountTokensRequest, request: Request, identity: Caller, svc: Wired) -> Response:
+async def count_tokens(
+    body: CountTokensRequest, request: Request, identity: Caller, services: ServicesDep
+) -> Response:
     """Count a request's input tokens: Bedrock's CountTokens where the model has it, else an estimate."""
-    call = _call(svc, identity, body, request)
+    call = _call(services, identity, body, request)
     call.body.setdefault("max_tokens", 1)  # InvokeModel bodies need one; it does not change the count
     return Response(
-        orjson.dumps({"input_tokens": await svc.metering.count_tokens(call)}), media_type="application/json"
+        orjson.dumps({"input_tokens": await services.metering.count_tokens(call)}),
+        media_type="application/json",
     )

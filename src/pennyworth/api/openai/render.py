@@ -51,7 +51,7 @@ def completion_id() -> str:
     return f"chatcmpl-{uuid.uuid4().hex}"
 
 
-def usage_dict(usage: Usage) -> dict[str, Any]:
+def openai_usage(usage: Usage) -> dict[str, Any]:
     return {
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
@@ -84,7 +84,7 @@ def chat_completion(result: ChatResult, model: str) -> dict[str, Any]:
                 "logprobs": None,
             }
         ],
-        "usage": usage_dict(result.usage),
+        "usage": openai_usage(result.usage),
         "system_fingerprint": None,
     }
 
@@ -133,7 +133,7 @@ async def sse_chat_stream(
         if type(event) is UsageReport:
             if not include_usage:
                 return None
-            return b"data: " + head + b',"choices":[],"usage":' + dumps(usage_dict(event.usage)) + b"}\n\n"
+            return b"data: " + head + b',"choices":[],"usage":' + dumps(openai_usage(event.usage)) + b"}\n\n"
         choice = _delta_choice(event)
         return None if choice is None else prefix + dumps(choice) + suffix
 

@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 
 from pennyworth.api.chat_policy import check_capabilities, check_images, route_for
-from pennyworth.api.dependencies import Caller, Wired
+from pennyworth.api.dependencies import Caller, ServicesDep
 from pennyworth.api.openai.render import chat_completion, embedding_response, sse_chat_stream
 from pennyworth.api.openai.schemas import (
     ChatCompletion,
@@ -71,19 +71,22 @@ def _chat_call(body: ChatCompletionRequest, route: ModelRoute) -> ChatCall:
 async def chat_completions(
     body: ChatCompletionRequest,
     identity: Caller,
-    svc: Wired,
+    services: ServicesDep,
 ) -> Response:
     """Create a chat completion (OpenAI's API), streamed with `stream: true`."""
-    route = route_for(svc, identity, body.model, "chat")
+    route = route_for(services, identity, body.model, "chat")
     call = _chat_call(body, route)
-    check_images(call.messages, svc.settings.allow_remote_images)
+    check_images(call.messages, services.settings.allow_remote_images)
     check_capabilities(call)
     if not body.stream:
-        return _json(chat_completion(await svc.metering.chat(identity, call), body.model))
-    stream = await svc.metering.open_chat_stream(identity, call)
+        return _json(chat_completion(await services.metering.chat(identity, call), body.model))
+    stream = await services.metering.open_chat_stream(identity, call)
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     chunks = sse_chat_stream(
-        stream, model=body.model, include_usage=include_usage, keepalive=svc.settings.stream_keepalive_seconds
+        stream,
+        model=body.model,
+        include_usage=include_usage,
+        keepalive=services.settings.stream_keepalive_seconds,
     )
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
@@ -95,14 +98,14 @@ async def chat_completions(
 async def embeddings(
     body: EmbeddingRequest,
     identity: Caller,
-    svc: Wired,
+    services: ServicesDep,
 ) -> Response:
     """Create embeddings (OpenAI's API); `base64` is the little-endian float32 encoding of the same vectors."""
-    route = route_for(svc, identity, body.model, "embedding")
+    route = route_for(services, identity, body.model, "embedding")
     if body.dimensions is not None and "dimensions" not in route.capabilities:
         raise InvalidRequest(f"The model '{body.model}' does not support 'dimensions'.", param="dimensions")
     inputs = [body.input] if isinstance(body.input, str) else list(body.input)
-    result = await svc.metering.embed(
+    result = await services.metering.embed(
         identity, EmbeddingCall(route=route, inputs=inputs, dimensions=body.dimensions)
     )
     return _json(embedding_response(result, body.model, body.encoding_format))
@@ -113,9 +116,9 @@ def _model_object(name: str) -> dict[str, Any]:
 
 
 @router.get("/models", response_model=ModelList, responses=ERROR_RESPONSES)
-async def list_models(identity: Caller, svc: Wired) -> Response:
+async def list_models(identity: Caller, services: ServicesDep) -> Response:
     """The models this key may use."""
-    names = [name for name in svc.catalog.public_names() if identity.allows(name)]
+    names = [name for name in services.catalog.public_names() if identity.allows(name)]
     return _json({"object": "list", "data": [_model_object(name) for name in names]})
 
 
@@ -123,10 +126,10 @@ async def list_models(identity: Caller, svc: Wired) -> Response:
 async def get_model(
     model_id: str,
     identity: Caller,
-    svc: Wired,
+    services: ServicesDep,
 ) -> Response:
     """One model of the catalog."""
-    if model_id not in svc.catalog.public_names() or not identity.allows(model_id):
+    if model_id not in services.catalog.public_names() or not identity.allows(model_id):
         raise ModelNotFound(
             f"The model '{model_id}' does not exist or you do not have access to it.", param="model"
         )

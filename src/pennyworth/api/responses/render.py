@@ -41,7 +41,7 @@ def _id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
-def usage_dict(usage: Usage) -> dict[str, Any]:
+def responses_usage(usage: Usage) -> dict[str, Any]:
     return {
         "input_tokens": usage.prompt_tokens,
         "input_tokens_details": {"cached_tokens": usage.cache_read_tokens},
@@ -65,7 +65,7 @@ def response_object(
         "status": status,
         "model": request.model,
         "output": output,
-        "usage": usage_dict(usage) if usage is not None else None,
+        "usage": responses_usage(usage) if usage is not None else None,
         "incomplete_details": {"reason": "max_output_tokens"} if status == "incomplete" else None,
         "error": None,
         "instructions": request.instructions,

@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 
 from pennyworth.api.chat_policy import check_capabilities, check_images, route_for
-from pennyworth.api.dependencies import Caller, Wired
+from pennyworth.api.dependencies import Caller, ServicesDep
 from pennyworth.api.openai.routes import ERROR_RESPONSES
 from pennyworth.api.responses.render import sse_response_stream, whole_response
 from pennyworth.api.responses.schemas import ResponsesRequest, chat_messages, chat_params
@@ -28,19 +28,19 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/responses", response_model=None, responses=_RESPONSES)
-async def create_response(body: ResponsesRequest, identity: Caller, svc: Wired) -> Response:
+async def create_response(body: ResponsesRequest, identity: Caller, services: ServicesDep) -> Response:
     """Create a model response (OpenAI's Responses API); `stream: true` for its server-sent events."""
-    route = route_for(svc, identity, body.model, "chat")
+    route = route_for(services, identity, body.model, "chat")
     messages = chat_messages(body)
-    check_images(messages, svc.settings.allow_remote_images)
+    check_images(messages, services.settings.allow_remote_images)
     call = ChatCall(route=route, messages=messages, params=chat_params(body))
     check_capabilities(call)
     if not body.stream:
-        result = await svc.metering.chat(identity, call)
+        result = await services.metering.chat(identity, call)
         return Response(orjson.dumps(whole_response(body, result)), media_type="application/json")
-    stream = await svc.metering.open_chat_stream(identity, call)
+    stream = await services.metering.open_chat_stream(identity, call)
     return StreamingResponse(
-        sse_response_stream(stream, body, keepalive=svc.settings.stream_keepalive_seconds),
+        sse_response_stream(stream, body, keepalive=services.settings.stream_keepalive_seconds),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

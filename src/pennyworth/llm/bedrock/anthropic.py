@@ -47,7 +47,7 @@ def bedrock_body(
     dropped = sorted(k for k in request if k not in _BODY_FIELDS and k not in ("model", "stream"))
     if dropped:
         logger.debug("fields Bedrock does not accept were dropped: %s", dropped)
-    body["messages"] = [_clean_message(m, i) for i, m in enumerate(body["messages"])]
+    body["messages"] = [_bedrock_message(m, i) for i, m in enumerate(body["messages"])]
     if isinstance(body.get("system"), list):
         body["system"] = [_clean_block(b) for b in body["system"]]
     if "tools" in body:
@@ -61,7 +61,7 @@ def bedrock_body(
     return body
 
 
-def _clean_message(message: dict[str, Any], index: int) -> dict[str, Any]:
+def _bedrock_message(message: dict[str, Any], index: int) -> dict[str, Any]:
     content = message.get("content")
     if isinstance(content, list):
         for block_index, block in enumerate(content):
@@ -89,7 +89,7 @@ def _clean_tool(tool: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def usage_of(raw: dict[str, Any] | None, output_tokens: int | None = None) -> Usage:
+def anthropic_usage(raw: dict[str, Any] | None, output_tokens: int | None = None) -> Usage:
     raw = raw or {}
     read = int(raw.get("cache_read_input_tokens") or 0)
     write = int(raw.get("cache_creation_input_tokens") or 0)
@@ -140,7 +140,7 @@ class StreamReader:
         return AnthropicEvent(kind, raw)
 
     def usage(self) -> Usage:
-        return usage_of(self._input_usage, self._output_tokens)
+        return anthropic_usage(self._input_usage, self._output_tokens)
 
 
 def request_body(call: MessagesCall) -> bytes:

@@ -36,7 +36,7 @@ def neutral_stop_reason(bedrock_reason: str | None, json_mode: bool) -> str:
     return bedrock_reason or "end_turn"
 
 
-def usage_from(raw: dict[str, Any] | None) -> Usage:
+def converse_usage(raw: dict[str, Any] | None) -> Usage:
     """Converse `usage` → Usage; like OpenAI, prompt tokens include cached ones."""
     raw = raw or {}
     cache_read = int(raw.get("cacheReadInputTokens") or 0)
@@ -76,7 +76,7 @@ def result_from_converse(body: dict[str, Any], *, json_mode: bool, dumps: Callab
         reasoning_signature=signature,
         tool_calls=tool_calls,
         stop_reason=neutral_stop_reason(body.get("stopReason"), json_mode),
-        usage=usage_from(body.get("usage")),
+        usage=converse_usage(body.get("usage")),
     )
 
 
@@ -99,7 +99,7 @@ class StreamTranslator:
         if event_type == "messageStop":
             return Finish(neutral_stop_reason(payload.get("stopReason"), self._json_mode))
         if event_type == "metadata":
-            return UsageReport(usage_from(payload.get("usage")))
+            return UsageReport(converse_usage(payload.get("usage")))
         return None  # messageStart, contentBlockStop
 
     def _block_start(self, block: int, start: dict[str, Any]) -> StreamEvent | None:

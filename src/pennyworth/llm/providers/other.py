@@ -62,7 +62,7 @@ async def complete_via_litellm(call: ChatCall, api_key: str | None) -> ChatResul
         reasoning_signature=None,
         tool_calls=calls,
         stop_reason=_STOP_FROM_OPENAI.get(choice.finish_reason or "stop", "end_turn"),
-        usage=_usage_from_litellm(getattr(response, "usage", None)),
+        usage=litellm_usage(getattr(response, "usage", None)),
     )
 
 
@@ -112,11 +112,11 @@ def _events_from_litellm_chunk(chunk: Any, started: set[int]) -> list[StreamEven
             events.append(Finish(_STOP_FROM_OPENAI.get(choice.finish_reason, "end_turn")))
     usage = getattr(chunk, "usage", None)
     if usage:
-        events.append(UsageReport(_usage_from_litellm(usage)))
+        events.append(UsageReport(litellm_usage(usage)))
     return events
 
 
-def _usage_from_litellm(usage: Any) -> Usage:
+def litellm_usage(usage: Any) -> Usage:
     if usage is None:
         return Usage()
     details = getattr(usage, "prompt_tokens_details", None)
