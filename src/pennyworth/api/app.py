@@ -42,7 +42,11 @@ Send = Callable[[Message], Awaitable[None]]
 
 
 class BodySizeLimit:
-    """Refuse request bodies over `limit` bytes with a 413: by Content-Length, or by counting a chunked body."""
+    """Refuse request bodies over `limit` bytes with a 413: by Content-Length, or by counting a chunked body.
+
+    Kept over Starlette 1.10's `max_body_size` (which also counts streamed bytes): Starlette answers in plain
+    text wherever the app responds before reading the body; this answers in the API's own envelope always.
+    """
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], limit: int) -> None:
         self.app = app
