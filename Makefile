@@ -12,7 +12,7 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 export SAM_CLI_TELEMETRY := 0
 export AWS_REGION ?= us-east-1
 
-.PHONY: venv serve test lint typecheck unit check-template check-workflows build build-check format bench clean
+.PHONY: venv serve test lint typecheck unit browser check-template check-workflows build build-check format bench clean
 
 # The app and its tests.
 $(STAMP): requirements/dev.txt pyproject.toml
@@ -49,8 +49,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Debian's Chromium and ChromeDriver for the console's browser tests (installed when root with apt-get;
+## otherwise those tests skip and say why).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium and chromium-driver (console browser tests)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+			|| echo "could not install chromium: the console browser tests will skip"; \
+	else echo "chromium/chromedriver absent and not installable here: the console browser tests will skip"; fi
 
 check-template: $(SAM_STAMP)
 	$(SAM_VENV)/bin/cfn-lint template.yaml

@@ -43,6 +43,7 @@ def _banner(base_url: str, key: str, offline: bool, double_url: str | None, cli_
             "  manage keys from another shell:",
             f"    export {cli_env}",
             "    pennyworth keys list",
+            "    pennyworth console          # keys, spend and usage in the browser (127.0.0.1:8765)",
             "",
             "  try:",
             f"    export OPENAI_BASE_URL={base_url}/v1 OPENAI_API_KEY={key}",

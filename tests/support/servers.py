@@ -12,11 +12,11 @@ import uvicorn
 
 
 @contextmanager
-def serve_app(app) -> Iterator[str]:
-    """Yield the base URL of `app` served by uvicorn on a free loopback port; stop it afterwards."""
+def serve_app(app, port: int = 0) -> Iterator[str]:
+    """Yield the base URL of `app` served by uvicorn on loopback (a free port by default); stop it afterwards."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)

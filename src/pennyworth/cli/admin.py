@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -106,6 +107,53 @@ def list_keys(store: KeyStore, limiter: Limiter) -> list[dict[str, Any]]:
         key_view(r, limiter.spent(r.key_id, r.budget_period) if r.budget_usd is not None else None)
         for r in store.list()
     ]
+
+
+def show_key(store: KeyStore, limiter: Limiter, key_id: str) -> dict[str, Any]:
+    """One key as operators see it, with its spend this period when it has a budget."""
+    record = store.get(key_id, consistent=True)
+    spent = limiter.spent(record.key_id, record.budget_period) if record.budget_usd is not None else None
+    return key_view(record, spent)
+
+
+def create_key(store: KeyStore, fields: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """A new key from `key_fields(...)`: its view, and the secret (shown once, never stored)."""
+    record, key = store.create(fields)
+    return key_view(record), key
+
+
+# What "clear" sets each clearable field back to.
+CLEARABLE: dict[str, Any] = {
+    "rpm": None,
+    "tpm": None,
+    "budget_usd": None,
+    "expires": None,
+    "allowed_models": (),
+}
+
+
+def update_key(
+    store: KeyStore, key_id: str, changes: dict[str, Any], cleared: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Apply `changes` (from `key_fields`) and clear the `cleared` fields (names in CLEARABLE)."""
+    changes = dict(changes)
+    for field in cleared:
+        if field not in CLEARABLE:
+            raise AdminError(f"{field} cannot be cleared")
+        changes[field] = CLEARABLE[field]
+    if not changes:
+        raise AdminError("nothing to update: give at least one option")
+    return key_view(store.update(key_id, changes))
+
+
+def revoke_key(store: KeyStore, key_id: str) -> dict[str, Any]:
+    return key_view(store.revoke(key_id))
+
+
+def rotate_key(store: KeyStore, key_id: str) -> tuple[dict[str, Any], str]:
+    """A new secret for the same key id and settings; the old secret stops working."""
+    record, key = store.rotate(key_id)
+    return key_view(record), key
 
 
 def limits_text(view: dict[str, Any]) -> str:

@@ -4,6 +4,7 @@
     pennyworth tables create
     pennyworth keys create|list|show|update|revoke|rotate ...
     pennyworth usage [--key ID] [--since DATE] [--by model|day] [--json]
+    pennyworth console [--port 8765] [--no-browser]
 
 Key, usage and table commands use the operator's AWS credentials and the table named by
 `PENNYWORTH_TABLE_NAME` (endpoint `AWS_ENDPOINT_URL_DYNAMODB`, region `AWS_REGION`). Failures print one line
@@ -26,6 +27,14 @@ def _serve(args: argparse.Namespace) -> int:
     from pennyworth.runtime.server import serve
 
     serve(args.host, args.port, access_log=args.access_log)
+    return 0
+
+
+def _console(args: argparse.Namespace) -> int:
+    from pennyworth.cli.console.server import run_console
+    from pennyworth.settings import get_settings
+
+    run_console(get_settings(), args.port, open_browser=not args.no_browser)
     return 0
 
 
@@ -76,9 +85,9 @@ def _limit_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _keys_create(args: argparse.Namespace) -> int:
-    record, key = _store().create(_limit_options(args))
-    view = {"key": key, **admin.key_view(record)}
-    text = f"{key}\n\nThis is the only time the key is shown. Key id: {record.key_id}"
+    created, key = admin.create_key(_store(), _limit_options(args))
+    view = {"key": key, **created}
+    text = f"{key}\n\nThis is the only time the key is shown. Key id: {created['key_id']}"
     _print(view, args.json, text)
     return 0
 
@@ -94,52 +103,39 @@ def _keys_list(args: argparse.Namespace) -> int:
 def _keys_show(args: argparse.Namespace) -> int:
     from pennyworth.access.limits import Limiter
 
-    record = _store().get(args.key_id, consistent=True)
-    spent = (
-        Limiter(_table()).spent(record.key_id, record.budget_period)
-        if record.budget_usd is not None
-        else None
-    )
-    view = admin.key_view(record, spent)
+    view = admin.show_key(_store(), Limiter(_table()), args.key_id)
     _print(view, args.json, _key_text(view))
     return 0
 
 
 def _keys_update(args: argparse.Namespace) -> int:
-    changes = _limit_options(args)
-    for flag, field, empty in (
-        ("clear_rpm", "rpm", None),
-        ("clear_tpm", "tpm", None),
-        ("clear_budget", "budget_usd", None),
-        ("clear_expires", "expires", None),
-        ("all_models", "allowed_models", ()),
-    ):
-        if getattr(args, flag):
-            changes[field] = empty
-    if not changes:
-        raise AdminError("nothing to update: give at least one option")
-    view = admin.key_view(_store().update(args.key_id, changes))
+    cleared = [
+        field
+        for flag, field in (
+            ("clear_rpm", "rpm"),
+            ("clear_tpm", "tpm"),
+            ("clear_budget", "budget_usd"),
+            ("clear_expires", "expires"),
+            ("all_models", "allowed_models"),
+        )
+        if getattr(args, flag)
+    ]
+    view = admin.update_key(_store(), args.key_id, _limit_options(args), cleared)
     _print(view, args.json, _key_text(view))
     return 0
 
 
 def _keys_revoke(args: argparse.Namespace) -> int:
-    record = _store().revoke(args.key_id)
+    view = admin.revoke_key(_store(), args.key_id)
     _print(
-        admin.key_view(record),
-        args.json,
-        f"revoked {record.key_id} (in-flight instances notice within their key cache time)",
+        view, args.json, f"revoked {view['key_id']} (in-flight instances notice within their key cache time)"
     )
     return 0
 
 
 def _keys_rotate(args: argparse.Namespace) -> int:
-    record, key = _store().rotate(args.key_id)
-    _print(
-        {"key": key, **admin.key_view(record)},
-        args.json,
-        f"{key}\n\nThe old key for {record.key_id} no longer works.",
-    )
+    view, key = admin.rotate_key(_store(), args.key_id)
+    _print({"key": key, **view}, args.json, f"{key}\n\nThe old key for {view['key_id']} no longer works.")
     return 0
 
 
@@ -180,6 +176,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
     serve.add_argument("--access-log", action="store_true", help="log one line per request")
     serve.set_defaults(func=_serve)
+
+    console = commands.add_parser(
+        "console",
+        help="a web console for keys and usage on 127.0.0.1",
+        description="Serve the operator console on 127.0.0.1 (your AWS credentials; a per-run token in the URL).",
+    )
+    console.add_argument(
+        "--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0 = any free)"
+    )
+    console.add_argument("--no-browser", action="store_true", help="print the URL but do not open a browser")
+    console.set_defaults(func=_console)
 
     tables = commands.add_parser(
         "tables", help="the DynamoDB table", description="Manage the DynamoDB table."
