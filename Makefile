@@ -8,11 +8,13 @@ SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed
 WORKFLOW_VENV := .venv-workflows
 WORKFLOW_STAMP := $(WORKFLOW_VENV)/.installed
+CLIENTS := build/clients
+CLIENTS_STAMP := $(CLIENTS)/.installed
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export SAM_CLI_TELEMETRY := 0
 export AWS_REGION ?= us-east-1
 
-.PHONY: venv serve test lint typecheck unit browser check-template check-workflows build build-check format bench clean
+.PHONY: venv serve test lint typecheck unit browser clients check-template check-workflows build build-check format bench clean
 
 # The app and its tests.
 $(STAMP): requirements/dev.txt pyproject.toml
@@ -35,6 +37,19 @@ $(WORKFLOW_STAMP): requirements/tools/workflows.txt
 
 venv: $(STAMP)
 
+# The real Claude Code and Codex CLI for tests/test_real_clients.py: the exact versions and integrity hashes of
+# tests/clients/package-lock.json, installed with `npm ci` into build/clients/ (never globally). Without node
+# and npm this says so and the client tier skips.
+$(CLIENTS_STAMP): tests/clients/package.json tests/clients/package-lock.json
+	@if command -v node >/dev/null && command -v npm >/dev/null; then \
+		mkdir -p $(CLIENTS) && cp tests/clients/package.json tests/clients/package-lock.json $(CLIENTS)/ && \
+		cd $(CLIENTS) && npm ci --no-audit --no-fund --loglevel=error && touch .installed; \
+	else \
+		echo "node/npm not found: the real-client tier (Claude Code, Codex CLI) will be skipped"; \
+	fi
+
+clients: $(CLIENTS_STAMP)
+
 ## Run the gateway on 127.0.0.1:8000 (offline Bedrock double if no AWS credentials; see README).
 serve: $(STAMP)
 	$(BIN)/python -m pennyworth_dev $(ARGS)
@@ -49,7 +64,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) browser
+unit: $(STAMP) browser clients
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Debian's Chromium and ChromeDriver for the console's browser tests (installed when root with apt-get;
@@ -87,4 +102,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/gateway_bench.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(WORKFLOW_VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(WORKFLOW_VENV) $(CLIENTS) .aws-sam .pytest_cache .ruff_cache

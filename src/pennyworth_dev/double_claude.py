@@ -1,8 +1,8 @@
 """What the Bedrock double answers to Claude's own format (InvokeModel / InvokeModelWithResponseStream / CountTokens).
 
 Validates like Bedrock: `anthropic_version` must be `bedrock-2023-05-31`, `max_tokens` is required, unknown
-top-level fields are refused ("extraneous key"), and so are beta flags Bedrock does not know ("invalid beta
-flag"). Replies reuse `double_script`'s directives (errors, delays, chunks, tools, cache reads).
+top-level fields are refused ("extraneous key"), so are beta flags Bedrock does not know ("invalid beta
+flag") and messages whose role is not `user` or `assistant` (Claude Code's `system` ones). Replies reuse `double_script`'s directives (errors, delays, chunks, tools, cache reads).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import base64
 import json
 from typing import Any
 
-from pennyworth_dev.double_script import DoubleError, directives_in, sample_for
+from pennyworth_dev.double_script import DoubleError, directives_in, requested_tool, sample_for
 
 ACCEPTED_FIELDS = {
     "anthropic_version",
@@ -73,6 +73,11 @@ def validate(body: dict[str, Any]) -> None:
             "ValidationException", "Malformed input request: required key [max_tokens] not found"
         )
     messages = body.get("messages") or []
+    for index, message in enumerate(messages):
+        if message.get("role") not in ("user", "assistant"):
+            raise DoubleError(
+                "ValidationException", f"messages.{index}.role: Input should be 'user' or 'assistant'"
+            )
     if not messages or messages[0].get("role") != "user":
         raise DoubleError("ValidationException", "messages: the first message must use the user role")
     for message in messages:
@@ -97,7 +102,12 @@ def reply(body: dict[str, Any], model_id: str) -> dict[str, Any]:
     tools = body.get("tools") or []
     choice = body.get("tool_choice") or {}
     stop_reason = "end_turn"
-    if tools and (choice.get("type") in ("any", "tool") or "tool" in directives):
+    by_name = {t["name"]: t for t in tools if "name" in t}
+    named = requested_tool(list(by_name), directives, lambda n: by_name[n].get("input_schema") or {})
+    if named is not None and choice.get("type") != "tool":
+        content.append({"type": "tool_use", "id": "toolu_double01", "name": named[0], "input": named[1]})
+        stop_reason = "tool_use"
+    elif tools and (choice.get("type") in ("any", "tool") or "tool" in directives):
         tool = next((t for t in tools if t["name"] == choice.get("name")), tools[0])
         content.append(
             {

@@ -3,7 +3,9 @@
 A test steers the double by writing directives into the last user message (or an embedding input):
 `[[double:chunks=1000]]`, `[[double:error=ThrottlingException]]`, `[[double:first_token_delay=0.5]]`,
 `[[double:chunk_delay=0.01]]`, `[[double:midstream_error=modelStreamErrorException]]` (with
-`error_after=N` chunks), `[[double:cache_read=N]]`, `[[double:tools=2]]` (parallel calls), `[[double:tool]]`.
+`error_after=N` chunks), `[[double:cache_read=N]]`, `[[double:tools=2]]` (parallel calls), `[[double:tool]]`,
+`[[double:tool=NAME]]` (call the request's tool NAME) with `[[double:tool_input={"command": "ls"}]]` (its JSON
+arguments, without `]`; otherwise arguments are sampled from the tool's schema).
 Without directives the double answers like a small, polite model, follows Bedrock's validation rules that
 matter to a gateway (first message from the user, tool blocks need a toolConfig, image formats), honours
 `maxTokens` and `stopSequences`, calls tools when asked to, and thinks when thinking is enabled.
@@ -14,9 +16,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import math
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,6 +107,18 @@ def _validate(body: dict[str, Any]) -> None:
         )
 
 
+def requested_tool(
+    names: list[str], directives: dict[str, str], schema_of: Callable[[str], dict[str, Any]]
+) -> tuple[str, dict[str, Any]] | None:
+    """The tool a `[[double:tool=NAME]]` directive asks for and its input, when NAME is one of `names`."""
+    name = directives.get("tool", "")
+    if name not in names:
+        return None
+    if "tool_input" in directives:
+        return name, json.loads(directives["tool_input"])
+    return name, sample_for(schema_of(name))
+
+
 def sample_for(schema: dict[str, Any]) -> Any:
     """A plausible value for a JSON schema (enough for tool arguments and structured output)."""
     if "enum" in schema:
@@ -124,6 +140,13 @@ def _tool_blocks(body: dict[str, Any], directives: dict[str, str]) -> list[Block
         return []
     choice = config.get("toolChoice") or {}
     names = [t["name"] for t in tools]
+    by_name = {t["name"]: t for t in tools}
+    named = requested_tool(
+        names, directives, lambda n: (by_name[n].get("inputSchema") or {}).get("json") or {}
+    )
+    if named is not None and "tool" not in choice:
+        tool_id = f"tooluse_{hashlib.sha1(named[0].encode()).hexdigest()[:20]}"  # noqa: S324
+        return [Block(kind="toolUse", tool_id=tool_id, tool_name=named[0], tool_input=named[1])]
     forced = "any" in choice or "tool" in choice or "tool" in directives or "tools" in directives
     if "json_tool_call" in names:
         chosen = ["json_tool_call"]
@@ -134,7 +157,6 @@ def _tool_blocks(body: dict[str, Any], directives: dict[str, str]) -> list[Block
         chosen = [names[i % len(names)] for i in range(count)]
     else:
         return []
-    by_name = {t["name"]: t for t in tools}
     blocks = []
     for index, name in enumerate(chosen):
         schema = (by_name[name].get("inputSchema") or {}).get("json") or {}

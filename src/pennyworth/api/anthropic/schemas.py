@@ -17,7 +17,8 @@ class _Open(BaseModel):
 
 
 class MessageParam(_Open):
-    role: Literal["user", "assistant"]
+    # `system` is Claude Code's (5.x models): the LLM layer moves it into the top-level system prompt.
+    role: Literal["user", "assistant", "system"]
     content: str | list[dict[str, Any]]
 
 

@@ -4,7 +4,9 @@ Claude on Bedrock speaks Anthropic's own Messages format over InvokeModel, so re
 sent — thinking blocks and their signatures, cache points and tool blocks stay exact — once cleaned of what
 Bedrock refuses: top-level fields it does not know (model, stream, metadata, ...), beta flags it does not
 support (Claude Code's own among them: Bedrock answers 400 "invalid beta flag"), cache-control TTLs, and
-server tools. Hand-written: it is a filter over Anthropic's documented shape, not a translation.
+server tools. `role: "system"` messages (Claude Code sends its environment block so on the 5.x models) are
+refused by Bedrock inside `messages`: their text joins the top-level `system`, after the blocks already there
+(so a cached system prefix stays cached). Hand-written: it is a filter over Anthropic's documented shape, not a translation.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ def bedrock_body(
     dropped = sorted(k for k in request if k not in _BODY_FIELDS and k not in ("model", "stream"))
     if dropped:
         logger.debug("fields Bedrock does not accept were dropped: %s", dropped)
+    _lift_system_messages(body)
     body["messages"] = [_bedrock_message(m, i) for i, m in enumerate(body["messages"])]
     if isinstance(body.get("system"), list):
         body["system"] = [_clean_block(b) for b in body["system"]]
@@ -59,6 +62,30 @@ def bedrock_body(
     if forwarded:
         body["anthropic_beta"] = forwarded
     return body
+
+
+def _lift_system_messages(body: dict[str, Any]) -> None:
+    """Move `role: "system"` messages' text into the top-level `system` (Bedrock takes no such role)."""
+    lifted: list[dict[str, Any]] = []
+    kept: list[dict[str, Any]] = []
+    for message in body["messages"]:
+        if message.get("role") != "system":
+            kept.append(message)
+            continue
+        content = message.get("content")
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+        lifted.extend(
+            {"type": "text", "text": b["text"]} for b in blocks if b.get("type") == "text" and b.get("text")
+        )
+    if len(kept) == len(body["messages"]):
+        return
+    if not kept:
+        raise InvalidRequest("messages: at least one user or assistant message is required.")
+    system = body.get("system")
+    if isinstance(system, str):
+        system = [{"type": "text", "text": system}]
+    body["system"] = [*(system or []), *lifted]
+    body["messages"] = kept
 
 
 def _bedrock_message(message: dict[str, Any], index: int) -> dict[str, Any]:
