@@ -168,7 +168,7 @@ def test_count_tokens_from_bedrock_and_estimated(claude: anthropic.Anthropic, do
 
 def test_claude_code_headers_betas_cache_ttl_and_metadata(gateway_url: str, double) -> None:
     body = {
-        "model": "claude-sonnet-4-5-20250929",
+        "model": "claude-haiku-4-5-20251001",
         "max_tokens": 64,
         "metadata": {"user_id": "user_abc_account_123_session_xyz"},
         "system": [
@@ -195,9 +195,9 @@ def test_claude_code_headers_betas_cache_ttl_and_metadata(gateway_url: str, doub
     }
     response = httpx.post(f"{gateway_url}/v1/messages?beta=true", json=body, headers=headers)
     assert response.status_code == 200, response.text
-    assert response.json()["model"] == "claude-sonnet-4-5-20250929"
+    assert response.json()["model"] == "claude-haiku-4-5-20251001"
     _, model_id, sent = last_invoke(double)
-    assert model_id == "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    assert model_id == "us.anthropic.claude-haiku-4-5-20251001-v1:0"
     assert sent["anthropic_beta"] == ["interleaved-thinking-2025-05-14"]
     assert sent["system"][0]["cache_control"] == {"type": "ephemeral"}
     assert sent["messages"][0]["content"][0]["cache_control"] == {"type": "ephemeral"}

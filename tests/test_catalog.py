@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,32 @@ def test_price_from_litellm_map(catalog: Catalog) -> None:
 
     cost = cost_usd(catalog.resolve("claude-sonnet-5-5"), Usage(prompt_tokens=1000, completion_tokens=100))
     assert cost == pytest.approx(1000 * 2.2e-06 + 100 * 1.1e-05)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("{name: old, kind: chat, model_id: m, successor: nowhere}", "successor 'nowhere' is not a catalog"),
+        ("{name: old, kind: chat, model_id: m, after_end_of_life: serve_successor}", "names none"),
+    ],
+)
+def test_end_of_life_entries_must_name_a_real_successor(tmp_path: Path, entry: str, message: str) -> None:
+    path = tmp_path / "models.yaml"
+    path.write_text(f"models:\n  - {entry}\n")
+    with pytest.raises(ValueError, match=message):
+        load_catalog(Settings(models_file=path))
+
+
+def test_end_of_life_is_the_deprecated_date_itself(tmp_path: Path) -> None:
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        "models:\n  - {name: new, kind: chat, model_id: n}\n"
+        "  - {name: old, kind: chat, model_id: o, deprecated: 2026-11-30, successor: new}\n"
+    )
+    spec = read_catalog_file(path)
+    day_before = Catalog(spec, {}, None, today=lambda: date(2026, 11, 29))
+    assert day_before.resolve("old").model_id == "o" and "old" in day_before.public_names()
+    on_the_day = Catalog(spec, {}, None, today=lambda: date(2026, 11, 30))
+    with pytest.raises(ModelNotFound, match="Use 'new' instead"):
+        on_the_day.resolve("old")
+    assert on_the_day.public_names() == ["new"]

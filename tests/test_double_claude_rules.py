@@ -5,6 +5,7 @@ Each rule here is one our gateway must respect; a double that accepted these wou
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -54,4 +55,31 @@ def test_system_role_inside_messages_is_refused(double: BedrockDouble) -> None:
 def test_unknown_beta_flag_is_refused(double: BedrockDouble, operation: str) -> None:
     body = claude_body(anthropic_beta=["claude-code-20250219"])
     response = invoke(double, "us.anthropic.claude-sonnet-4-6", body, operation)
+    assert_refused(response, "invalid beta flag")
+
+
+@pytest.mark.parametrize(
+    ("model_id", "status"),
+    [
+        ("us.anthropic.claude-opus-5-5", 400),
+        ("us.anthropic.claude-opus-4-7", 400),
+        ("anthropic.claude-sonnet-4-6", 200),
+    ],
+)
+def test_fine_grained_tool_streaming_is_refused_by_the_newest_models(
+    double: BedrockDouble, model_id: str, status: int
+) -> None:
+    body = claude_body(anthropic_beta=["fine-grained-tool-streaming-2025-05-14"])
+    response = invoke(double, model_id, body)
+    assert response.status_code == status
+    if status == 400:
+        assert_refused(response, "invalid beta flag")
+
+
+def test_count_tokens_validates_the_body_it_wraps(double: BedrockDouble) -> None:
+    inner = claude_body(anthropic_beta=["fine-grained-tool-streaming-2025-05-14"])
+    encoded = base64.b64encode(json.dumps(inner).encode()).decode()
+    response = invoke(
+        double, "anthropic.claude-opus-5-5", {"input": {"invokeModel": {"body": encoded}}}, "count-tokens"
+    )
     assert_refused(response, "invalid beta flag")

@@ -2,14 +2,18 @@
 
 Loaded once from `models.yaml` (shipped in the package, or the file named by `PENNYWORTH_MODELS_FILE`).
 Resolves a name a client sent — a catalog name, an alias such as `gpt-4o`, or (when allowed) a raw Bedrock
-model / inference-profile id — to a `ModelRoute`. Unknown names raise `ModelNotFound`.
+model / inference-profile id — to a `ModelRoute`. Unknown names raise `ModelNotFound`. An entry past its
+end-of-life date (`deprecated`) never reaches the provider: it resolves to its `successor` (the route says
+which model it stands in for) or raises `ModelNotFound` naming the successor, as the entry's
+`after_end_of_life` says; `/v1/models` no longer lists it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -41,7 +45,10 @@ class CatalogEntry(BaseModel):
     api_base: str | None = None
     input_cost_per_token: float | None = Field(default=None, ge=0)
     output_cost_per_token: float | None = Field(default=None, ge=0)
-    deprecated: str | None = None
+    deprecated: date | None = None  # end of life: from the day after, requests never reach the provider
+    successor: str | None = None  # the catalog model that replaces it
+    after_end_of_life: Literal["serve_successor", "refuse"] = "refuse"
+    betas: frozenset[str] | None = None  # Claude: anthropic-beta flags Bedrock takes for this model
 
 
 class CatalogFile(BaseModel):
@@ -67,6 +74,8 @@ class ModelRoute:
     api_base: str | None = None
     input_cost_per_token: float | None = None
     output_cost_per_token: float | None = None
+    betas: frozenset[str] | None = None
+    retired: str | None = None  # the retired catalog model this route serves in place of
 
     @classmethod
     def from_entry(cls, entry: CatalogEntry, public_name: str | None = None) -> ModelRoute:
@@ -80,6 +89,7 @@ class ModelRoute:
             api_base=entry.api_base,
             input_cost_per_token=entry.input_cost_per_token,
             output_cost_per_token=entry.output_cost_per_token,
+            betas=entry.betas,
         )
 
 
@@ -87,11 +97,21 @@ class Catalog:
     """Name → route lookups over a loaded models.yaml."""
 
     def __init__(
-        self, spec: CatalogFile, defaults: dict[str, str], raw_id_lookup: RawIdLookup | None
+        self,
+        spec: CatalogFile,
+        defaults: dict[str, str],
+        raw_id_lookup: RawIdLookup | None,
+        today: Callable[[], date] = lambda: datetime.now(UTC).date(),
     ) -> None:
         self._entries = {entry.name: entry for entry in spec.models}
         if len(self._entries) != len(spec.models):
             raise ValueError("models.yaml: duplicate model names")
+        for entry in spec.models:
+            if entry.successor is not None and entry.successor not in self._entries:
+                raise ValueError(f"models.yaml: successor {entry.successor!r} is not a catalog model")
+            if entry.after_end_of_life == "serve_successor" and entry.successor is None:
+                raise ValueError(f"models.yaml: {entry.name!r} serves a successor but names none")
+        self._today = today
         self._aliases = {
             alias: self._alias_target(target, defaults) for alias, target in spec.aliases.items()
         }
@@ -105,8 +125,26 @@ class Catalog:
         return target
 
     def public_names(self) -> list[str]:
-        """Every name `/v1/models` shows: catalog names, then aliases."""
-        return [*self._entries, *self._aliases]
+        """Every name `/v1/models` shows: current catalog names (not past end of life), then aliases."""
+        current = [name for name, entry in self._entries.items() if not self._retired(entry)]
+        return [*current, *self._aliases]
+
+    def _retired(self, entry: CatalogEntry) -> bool:
+        return entry.deprecated is not None and self._today() >= entry.deprecated
+
+    def _route(self, entry: CatalogEntry, public_name: str | None = None) -> ModelRoute:
+        """The entry's route; past its end of life, its successor's (or ModelNotFound naming the successor)."""
+        if not self._retired(entry):
+            return ModelRoute.from_entry(entry, public_name)
+        if entry.after_end_of_life == "serve_successor" and entry.successor is not None:
+            successor = self._route(self._entries[entry.successor])
+            return replace(successor, retired=entry.name)
+        instead = f" Use '{entry.successor}' instead." if entry.successor else ""
+        raise ModelNotFound(
+            f"The model '{entry.name}' reached its end of life on {entry.deprecated}.{instead}",
+            param="model",
+            code="model_retired",
+        )
 
     def resolve(self, name: str, kind: ModelKind | None = None) -> ModelRoute:
         """The route for `name`; raises ModelNotFound, or InvalidRequest when the kind does not fit."""
@@ -140,9 +178,9 @@ class Catalog:
 
     def _lookup(self, name: str) -> ModelRoute | None:
         if name in self._entries:
-            return ModelRoute.from_entry(self._entries[name])
+            return self._route(self._entries[name])
         if name in self._aliases:
-            return ModelRoute.from_entry(self._entries[self._aliases[name]], public_name=name)
+            return self._route(self._entries[self._aliases[name]], public_name=name)
         if self._raw_id_lookup is not None:
             kind = self._raw_id_lookup(name)
             if kind is not None:

@@ -6,9 +6,10 @@ Entry points (`runtime/asgi.py`, `runtime/lambda_handler.py`, `pennyworth serve`
 never printed twice whatever else configured the root logger.
 
 The request line carries the correlation id (API Gateway's request id, which the Lambda Web Adapter forwards in
-`x-amzn-request-context`), method, path, status, latency and the caller's key id — never a key, never prompt or
-completion text. Model calls emit CloudWatch EMF metrics under the `pennyworth` namespace, by model: Requests,
-InputTokens, OutputTokens, CachedTokens, CostUSD, UpstreamErrors, CallLatency.
+`x-amzn-request-context`), method, path, status, latency, the caller's key id and the model served in place
+of a retired one (also sent as `x-pennyworth-served-model`) — never a key, never prompt or completion text.
+Model calls emit CloudWatch EMF metrics under the `pennyworth` namespace, by model: Requests, InputTokens,
+OutputTokens, CachedTokens, CostUSD, UpstreamErrors, CallLatency.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
@@ -50,6 +52,16 @@ def get_logger(name: str) -> logging.Logger:
 
 
 _request_logger = get_logger("request")
+
+
+SERVED_MODEL_HEADER = b"x-pennyworth-served-model"
+# Set by a route that serves a model other than the one asked for (a retired model's successor).
+_served_model: ContextVar[str | None] = ContextVar("served_model", default=None)
+
+
+def note_served_model(name: str) -> None:
+    """Tell the client (a response header) and the request log which model answered this request."""
+    _served_model.set(name)
 
 
 class TokenCounts(Protocol):
@@ -113,12 +125,16 @@ class RequestLog:
         request_id = correlation_id(dict(scope.get("headers") or ()))
         started = time.perf_counter()
         status = 500
+        served = _served_model.set(None)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                extra = [(b"x-request-id", request_id.encode())]
+                if _served_model.get():
+                    extra.append((SERVED_MODEL_HEADER, str(_served_model.get()).encode()))
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         try:
@@ -134,5 +150,7 @@ class RequestLog:
                     "status": status,
                     "latency_ms": round((time.perf_counter() - started) * 1000, 2),
                     "key_id": getattr(identity, "key_id", None),
+                    "served_model": _served_model.get(),
                 },
             )
+            _served_model.reset(served)

@@ -2,7 +2,9 @@
 
 Validates like Bedrock: `anthropic_version` must be `bedrock-2023-05-31`, `max_tokens` is required, unknown
 top-level fields are refused ("extraneous key"), so are beta flags Bedrock does not know ("invalid beta
-flag") and messages whose role is not `user` or `assistant` (Claude Code's `system` ones). Replies reuse `double_script`'s directives (errors, delays, chunks, tools, cache reads).
+flag", also for flags it knows but the model refuses: `fine-grained-tool-streaming-2025-05-14` on Opus 4.7
+and later) and messages whose role is not `user` or `assistant` (Claude Code's `system` ones). CountTokens
+validates the InvokeModel body it wraps the same way. Replies reuse `double_script`'s directives (errors, delays, chunks, tools, cache reads).
 """
 
 from __future__ import annotations
@@ -37,6 +39,12 @@ KNOWN_BETAS = {
     "computer-use-2024-10-22",
     "computer-use-2025-01-24",
 }
+# Flags Bedrock knows but refuses on some models: flag -> markers of the model ids that refuse it.
+REFUSED_BETAS = {"fine-grained-tool-streaming-2025-05-14": ("claude-opus-4-7", "-5-5")}
+
+
+def _beta_accepted(beta: str, model_id: str) -> bool:
+    return beta in KNOWN_BETAS and not any(m in model_id for m in REFUSED_BETAS.get(beta, ()))
 
 
 def is_claude_body(body: dict[str, Any]) -> bool:
@@ -56,7 +64,7 @@ def _texts(content: Any) -> list[str]:
     return out
 
 
-def validate(body: dict[str, Any]) -> None:
+def validate(body: dict[str, Any], model_id: str) -> None:
     extraneous = sorted(set(body) - ACCEPTED_FIELDS)
     if extraneous:
         raise DoubleError(
@@ -65,9 +73,8 @@ def validate(body: dict[str, Any]) -> None:
         )
     if body.get("anthropic_version") != "bedrock-2023-05-31":
         raise DoubleError("ValidationException", "anthropic_version must be bedrock-2023-05-31")
-    for beta in body.get("anthropic_beta", []):
-        if beta not in KNOWN_BETAS:
-            raise DoubleError("ValidationException", f"invalid beta flag: {beta}")
+    if not all(_beta_accepted(beta, model_id) for beta in body.get("anthropic_beta", [])):
+        raise DoubleError("ValidationException", "invalid beta flag")
     if not isinstance(body.get("max_tokens"), int):
         raise DoubleError(
             "ValidationException", "Malformed input request: required key [max_tokens] not found"
@@ -88,7 +95,7 @@ def validate(body: dict[str, Any]) -> None:
 
 def reply(body: dict[str, Any], model_id: str) -> dict[str, Any]:
     """The whole Anthropic message for a body (raises DoubleError for injected or invalid cases)."""
-    validate(body)
+    validate(body, model_id)
     last = body["messages"][-1]
     last_texts = _texts(last.get("content"))
     directives = directives_in(" ".join(last_texts))
@@ -248,6 +255,7 @@ def count_tokens(model_id: str, body: dict[str, Any]) -> dict[str, int]:
             "ValidationException", "CountTokens takes a foundation model id, not an inference profile"
         )
     inner = json.loads(base64.b64decode(body["input"]["invokeModel"]["body"]))
+    validate(inner, model_id)
     if "claude-haiku-4-5" in model_id:  # a model without CountTokens support, for the fallback path
         raise DoubleError("ValidationException", "The provided model doesn't support counting tokens.")
     words = sum(len(" ".join(_texts(m.get("content"))).split()) for m in inner.get("messages", []))

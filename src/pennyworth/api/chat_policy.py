@@ -3,6 +3,7 @@ and what the catalog says the model can do — checked before anything reaches a
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -11,6 +12,9 @@ from pennyworth.api.dependencies import Services
 from pennyworth.catalog import ModelRoute
 from pennyworth.errors import InvalidRequest, PermissionDenied
 from pennyworth.llm.types import ChatCall
+from pennyworth.observability import note_served_model
+
+logger = logging.getLogger("pennyworth.api")
 
 _DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|jpg|gif|webp);base64,")
 
@@ -19,7 +23,15 @@ def route_for(services: Services, identity: KeyIdentity, model: str, kind: str) 
     route = services.catalog.resolve(model, kind)  # type: ignore[arg-type]
     if not identity.allows(route.name):
         raise PermissionDenied(f"This API key is not allowed to use the model '{model}'.", param="model")
+    note_successor(route)
     return route
+
+
+def note_successor(route: ModelRoute) -> None:
+    """Log a retired model served by its successor, and name the successor in a response header."""
+    if route.retired is not None:
+        logger.info("retired model %r served by its successor %r", route.retired, route.name)
+        note_served_model(route.name)
 
 
 def check_images(messages: list[dict[str, Any]], allow_remote: bool) -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from pennyworth.aws.secrets import SecretStore
-from pennyworth.errors import UpstreamError
+from pennyworth.errors import GatewayError, UpstreamError
 from pennyworth.llm.bedrock import anthropic
 from pennyworth.llm.bedrock.converse import StreamTranslator, result_from_converse
 from pennyworth.llm.bedrock.wire import BedrockRuntime, EventStream
@@ -34,6 +34,7 @@ from pennyworth.llm.types import (
 from pennyworth.settings import Settings
 
 _EMBED_CONCURRENCY = 8
+_T = TypeVar("_T")
 
 
 def _json_text(value: Any) -> str:
@@ -108,20 +109,20 @@ class LLMService:
 
     async def messages(self, call: MessagesCall) -> tuple[dict[str, Any], Usage]:
         """A whole Anthropic Messages answer from Claude on Bedrock, and its usage."""
-        answer, _ = await self.runtime.invoke(call.route.model_id, anthropic.request_body(call))
+        answer, _ = await _retrying_without_betas(call, self.runtime.invoke)
         return anthropic.public_message(answer, call.requested_model), anthropic.anthropic_usage(
             answer.get("usage")
         )
 
     async def open_messages_stream(self, call: MessagesCall) -> ChatStream:
         """Claude's Anthropic event stream; a UsageReport comes just before `message_stop`."""
-        stream = await self.runtime.invoke_stream(call.route.model_id, anthropic.request_body(call))
+        stream = await _retrying_without_betas(call, self.runtime.invoke_stream)
         return ChatStream(
             _anthropic_events(stream, anthropic.StreamReader(call.requested_model)), stream.aclose
         )
 
     async def count_tokens(self, call: MessagesCall) -> int:
-        return await self.runtime.count_tokens(call.route.model_id, anthropic.request_body(call))
+        return await _retrying_without_betas(call, self.runtime.count_tokens)
 
     async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
         bodies = translate_embedding(call.route, call.inputs, call.dimensions)
@@ -148,6 +149,17 @@ class LLMService:
 
     async def aclose(self) -> None:
         await self.runtime.aclose()
+
+
+async def _retrying_without_betas(call: MessagesCall, send: Callable[[str, bytes], Awaitable[_T]]) -> _T:
+    """Send a Claude call; if Bedrock refuses one of its beta flags, once more without them."""
+    try:
+        return await send(call.route.model_id, anthropic.request_body(call))
+    except GatewayError as exc:
+        retry = anthropic.without_refused_betas(call, exc)
+        if retry is None:
+            raise
+    return await send(retry.route.model_id, anthropic.request_body(retry))
 
 
 def _vectors_from(body: dict[str, Any]) -> list[list[float]]:

@@ -2,7 +2,8 @@
 
 What Claude Code calls (`?beta=true` included). Claude model names resolve through the catalog; a `claude-*`
 name the catalog does not know falls back to the operator's model for its family (opus, sonnet, haiku) or the
-default, and the fallback is logged. `anthropic-beta` flags Bedrock supports are forwarded, the rest dropped.
+default, and the fallback is logged. `anthropic-beta` flags the model takes on Bedrock (the catalog's `betas`,
+else the setting) are forwarded, the rest dropped.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pennyworth.api.anthropic.schemas import (
     MessagesRequest,
     TokenCount,
 )
+from pennyworth.api.chat_policy import note_successor
 from pennyworth.api.dependencies import Caller, Services, ServicesDep
 from pennyworth.catalog import ModelRoute
 from pennyworth.errors import InvalidRequest, PermissionDenied
@@ -52,7 +54,12 @@ def claude_route(services: Services, identity: KeyIdentity, model: str) -> Model
         raise InvalidRequest(f"The Messages API serves Claude models on Bedrock; '{model}' is not one.")
     if not identity.allows(route.name):
         raise PermissionDenied(f"This API key is not allowed to use the model '{model}'.")
+    note_successor(route)
     return route
+
+
+def _betas_of(services: Services, route: ModelRoute) -> frozenset[str]:
+    return route.betas if route.betas is not None else frozenset(services.settings.anthropic_betas)
 
 
 def _call(
@@ -63,7 +70,7 @@ def _call(
     raw = body.model_dump(exclude_none=True)
     return MessagesCall(
         route=route,
-        body=bedrock_body(raw, betas, frozenset(services.settings.anthropic_betas)),
+        body=bedrock_body(raw, betas, _betas_of(services, route)),
         requested_model=body.model,
     )
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import orjson
 
-from pennyworth.errors import InvalidRequest
+from pennyworth.errors import GatewayError, InvalidRequest
 from pennyworth.llm.types import AnthropicEvent, MessagesCall, Usage
 from pennyworth.observability import get_logger
 
@@ -114,6 +115,20 @@ def _clean_tool(tool: dict[str, Any]) -> dict[str, Any]:
         {k: v for k, v in tool.items() if k in ("name", "description", "input_schema", "cache_control")}
     )
     return cleaned
+
+
+def without_refused_betas(call: MessagesCall, error: GatewayError) -> MessagesCall | None:
+    """The call again without its beta flags when Bedrock refused one ("invalid beta flag"), else None.
+
+    Every forwarded flag is one the client added, so dropping them keeps the request valid; which were dropped
+    is logged.
+    """
+    betas = call.body.get("anthropic_beta")
+    if not betas or not isinstance(error, InvalidRequest) or "invalid beta flag" not in error.message:
+        return None
+    logger.warning("Bedrock refused a beta flag for %s; retrying without %s", call.route.name, betas)
+    body = {k: v for k, v in call.body.items() if k != "anthropic_beta"}
+    return replace(call, body=body)
 
 
 def anthropic_usage(raw: dict[str, Any] | None, output_tokens: int | None = None) -> Usage:
