@@ -85,6 +85,37 @@ def test_only_system_messages_is_a_clear_400(gateway_url: str) -> None:
     )
 
 
+# --- Anthropic server tools --------------------------------------------------------------------------------
+
+WEATHER = {
+    "name": "get_weather",
+    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+}
+WEB_SEARCH = {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}
+
+
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages/count_tokens"])
+def test_server_tools_are_dropped_and_named_in_a_header(
+    gateway_url: str, double: BedrockDouble, path: str
+) -> None:
+    body = messages_body("claude-sonnet-5-5", tools=[WEATHER, WEB_SEARCH])
+    response = httpx.post(f"{gateway_url}{path}", json=body, headers=HEADERS)
+    assert response.status_code == 200, response.text
+    assert response.headers["x-pennyworth-dropped-tools"] == "web_search"
+    assert [t["name"] for t in _invoke_body(double.requests[-1][2])["tools"]] == ["get_weather"]
+
+
+def test_forcing_a_server_tool_is_a_clear_400(gateway_url: str) -> None:
+    body = messages_body(
+        "claude-sonnet-5-5", tools=[WEB_SEARCH], tool_choice={"type": "tool", "name": "web_search"}
+    )
+    response = httpx.post(f"{gateway_url}/v1/messages", json=body, headers=HEADERS)
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == (
+        "tool_choice: 'web_search' is an Anthropic server tool, which Claude on Bedrock does not run."
+    )
+
+
 # --- beta flags per model -----------------------------------------------------------------------------------
 
 

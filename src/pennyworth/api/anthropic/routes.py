@@ -3,7 +3,8 @@
 What Claude Code calls (`?beta=true` included). Claude model names resolve through the catalog; a `claude-*`
 name the catalog does not know falls back to the operator's model for its family (opus, sonnet, haiku) or the
 default, and the fallback is logged. `anthropic-beta` flags the model takes on Bedrock (the catalog's `betas`,
-else the setting) are forwarded, the rest dropped.
+else the setting) are forwarded, the rest dropped. Anthropic's server tools (web_search, web_fetch,
+code_execution) are dropped — Bedrock does not run them — and named in `x-pennyworth-dropped-tools`.
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ from pennyworth.api.chat_policy import note_successor
 from pennyworth.api.dependencies import Caller, Services, ServicesDep
 from pennyworth.catalog import ModelRoute
 from pennyworth.errors import InvalidRequest, PermissionDenied
-from pennyworth.llm.bedrock.anthropic import bedrock_body
+from pennyworth.llm.bedrock.anthropic import bedrock_body, server_tools
 from pennyworth.llm.types import MessagesCall
 from pennyworth.observability import get_logger
 
 logger = get_logger("api")
+DROPPED_TOOLS_HEADER = "x-pennyworth-dropped-tools"
 router = APIRouter(prefix="/v1", tags=["Anthropic"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": AnthropicError} for status in (400, 401, 403, 404, 413, 429, 500, 502, 504, 529)
@@ -56,6 +58,15 @@ def claude_route(services: Services, identity: KeyIdentity, model: str) -> Model
         raise PermissionDenied(f"This API key is not allowed to use the model '{model}'.")
     note_successor(route)
     return route
+
+
+def _dropped_tools_header(body: CountTokensRequest) -> dict[str, str]:
+    """`x-pennyworth-dropped-tools` naming the server tools Bedrock does not run (also logged), if any."""
+    dropped = server_tools({"tools": body.tools})
+    if not dropped:
+        return {}
+    logger.info("Anthropic server tools dropped (Bedrock does not run them): %s", dropped)
+    return {DROPPED_TOOLS_HEADER: ",".join(dropped)}
 
 
 def _betas_of(services: Services, route: ModelRoute) -> frozenset[str]:
@@ -85,11 +96,12 @@ async def create_message(
 ) -> Response:
     """Create a message (Anthropic's API); `stream: true` for Anthropic's server-sent events."""
     call = _call(services, identity, body, request)
+    dropped = _dropped_tools_header(body)
     if not body.stream:
         answer = await services.metering.messages(identity, call)
-        return Response(orjson.dumps(answer), media_type="application/json")
+        return Response(orjson.dumps(answer), media_type="application/json", headers=dropped)
     stream = await services.metering.open_messages_stream(identity, call)
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **dropped}
     return StreamingResponse(
         sse_messages(stream, keepalive=services.settings.stream_keepalive_seconds),
         media_type="text/event-stream",
@@ -104,7 +116,9 @@ async def count_tokens(
     """Count a request's input tokens: Bedrock's CountTokens where the model has it, else an estimate."""
     call = _call(services, identity, body, request)
     call.body.setdefault("max_tokens", 1)  # InvokeModel bodies need one; it does not change the count
+    counted = await services.metering.count_tokens(call)
     return Response(
-        orjson.dumps({"input_tokens": await services.metering.count_tokens(call)}),
+        orjson.dumps({"input_tokens": counted}),
         media_type="application/json",
+        headers=_dropped_tools_header(body),
     )

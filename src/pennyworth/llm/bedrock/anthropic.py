@@ -4,7 +4,8 @@ Claude on Bedrock speaks Anthropic's own Messages format over InvokeModel, so re
 sent — thinking blocks and their signatures, cache points and tool blocks stay exact — once cleaned of what
 Bedrock refuses: top-level fields it does not know (model, stream, metadata, ...), beta flags it does not
 support (Claude Code's own among them: Bedrock answers 400 "invalid beta flag"), cache-control TTLs, and
-server tools. `role: "system"` messages (Claude Code sends its environment block so on the 5.x models) are
+server tools (web_search, web_fetch, code_execution: Anthropic runs them, Bedrock does not; dropped, and named
+in a response header by the route — a request that forces one is refused). `role: "system"` messages (Claude Code sends its environment block so on the 5.x models) are
 refused by Bedrock inside `messages`: their text joins the top-level `system`, after the blocks already there
 (so a cached system prefix stays cached). Hand-written: it is a filter over Anthropic's documented shape, not a translation.
 """
@@ -55,6 +56,7 @@ def bedrock_body(
     if isinstance(body.get("system"), list):
         body["system"] = [_clean_block(b) for b in body["system"]]
     if "tools" in body:
+        _refuse_forced_server_tool(body)
         body["tools"] = [_clean_tool(t) for t in body["tools"] if "input_schema" in t]
         if not body["tools"]:
             body.pop("tools")
@@ -63,6 +65,24 @@ def bedrock_body(
     if forwarded:
         body["anthropic_beta"] = forwarded
     return body
+
+
+def server_tools(request: dict[str, Any]) -> list[str]:
+    """Names of the request's Anthropic server tools (web_search, web_fetch, code_execution, ...): tools without
+    an `input_schema`, which Anthropic runs on its side and Claude on Bedrock does not. They are dropped."""
+    tools = request.get("tools") or []
+    return [
+        str(t.get("name") or t.get("type")) for t in tools if isinstance(t, dict) and "input_schema" not in t
+    ]
+
+
+def _refuse_forced_server_tool(body: dict[str, Any]) -> None:
+    choice = body.get("tool_choice") or {}
+    if choice.get("type") == "tool" and choice.get("name") in server_tools(body):
+        raise InvalidRequest(
+            f"tool_choice: '{choice['name']}' is an Anthropic server tool, which Claude on Bedrock does not run.",
+            param="tool_choice",
+        )
 
 
 def _lift_system_messages(body: dict[str, Any]) -> None:
