@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ def last_call(double: BedrockDouble, operation: str) -> tuple[str, dict[str, Any
 
 
 def test_system_role_message_joins_the_system_prompt(gateway_url: str, double: BedrockDouble) -> None:
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"role": "user", "content": [{"type": "text", "text": "hi"}]},
         {"role": "system", "content": "Working directory: /srv/project"},
     ]
@@ -133,7 +133,7 @@ def test_beta_flags_follow_the_model(
 
 
 @pytest.fixture
-def lenient_catalog_gateway(make_settings, tmp_path: Path) -> Iterator[str]:
+def lenient_catalog_gateway(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[str]:
     """A gateway whose catalog (wrongly) says Opus 5.5 takes fine-grained tool streaming: Bedrock refuses it."""
     spec = yaml.safe_load(read_catalog_file(None).model_dump_json())
     for entry in spec["models"]:
@@ -180,7 +180,7 @@ def _betas_in(call: dict[str, Any]) -> list[str]:
 
 
 @pytest.fixture
-def lifecycle_gateway(make_settings, tmp_path: Path) -> Iterator[str]:
+def lifecycle_gateway(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[str]:
     spec = yaml.safe_load(read_catalog_file(None).model_dump_json())
     sonnet_4_6 = next(e for e in spec["models"] if e["name"] == "claude-sonnet-4-6")
     spec["models"] += [

@@ -8,6 +8,7 @@ given arguments, an upstream error, a failure after the stream began.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,11 +27,11 @@ def _tool_prompt(tool: str, arguments: str) -> str:
     return f"Run it [[double:tool={tool}]] [[double:tool_input={arguments}]]"
 
 
-def _calls_since(double: BedrockDouble, before: int) -> list[tuple[str, str, dict]]:
+def _calls_since(double: BedrockDouble, before: int) -> list[tuple[str, str, dict[str, Any]]]:
     return double.requests[before:]
 
 
-def _claude_result(run: ClientRun) -> dict:
+def _claude_result(run: ClientRun) -> dict[str, Any]:
     (result,) = [line for line in run.json_lines() if line.get("type") == "result"]
     return result
 
@@ -121,7 +122,7 @@ def test_claude_code_midstream_failure_falls_back(
 # --- Codex CLI ---------------------------------------------------------------------------------------------
 
 
-def _codex_items(run: ClientRun, kind: str) -> list[dict]:
+def _codex_items(run: ClientRun, kind: str) -> list[dict[str, Any]]:
     return [
         line["item"]
         for line in run.json_lines()
