@@ -97,6 +97,29 @@ def test_claude_code_tool_round_trip_with_thinking(
     assert follow_up["messages"][-1]["content"][0]["type"] == "tool_result"
 
 
+def test_claude_code_subagent_session(gateway_url: str, double: BedrockDouble, tmp_path: Path) -> None:
+    """A subagent opens its own session (with its own environment block): still no 400."""
+    before = len(double.requests)
+    arguments = '{"description": "look", "prompt": "Say hi", "subagent_type": "general-purpose"}'
+    prompt = _tool_prompt("Agent", arguments)
+    run = run_claude(
+        gateway_url, API_KEY, tmp_path, prompt, "--output-format", "json", "--allowedTools", "Agent"
+    )
+    assert run.returncode == 0, run.stderr
+    _assert_no_client_error(run)
+    assert len(_calls_since(double, before)) >= 3  # the parent's two turns and the subagent's own
+
+
+def test_claude_code_on_a_retired_model(gateway_url: str, double: BedrockDouble, tmp_path: Path) -> None:
+    before = len(double.requests)
+    model = "claude-sonnet-4-5-20250929"
+    run = run_claude(gateway_url, API_KEY, tmp_path, "Say hello", "--output-format", "json", "--model", model)
+    assert run.returncode == 0, run.stderr
+    assert _claude_result(run)["result"] == "Hello from Claude on the Bedrock double."
+    _assert_no_client_error(run)
+    assert {m for _op, m, _body in _calls_since(double, before)} == {"us.anthropic.claude-sonnet-5-5"}
+
+
 def test_claude_code_upstream_error(gateway_url: str, tmp_path: Path) -> None:
     prompt = "Hi [[double:error=ThrottlingException]]"
     run = run_claude(gateway_url, API_KEY, tmp_path, prompt, "--output-format", "json")
