@@ -70,11 +70,14 @@ class _RequestLines(logging.Handler):
 def _gateway_log() -> Iterator[_RequestLines]:
     handler = _RequestLines()
     gateway_logger = logging.getLogger("pennyworth")
+    level = gateway_logger.level
+    gateway_logger.setLevel(logging.INFO)  # what configure_logging sets in an entry point
     gateway_logger.addHandler(handler)
     try:
         yield handler
     finally:
         gateway_logger.removeHandler(handler)
+        gateway_logger.setLevel(level)
 
 
 def _run(argv: list[str], env: dict[str, str], cwd: Path) -> ClientRun:

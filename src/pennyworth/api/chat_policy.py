@@ -3,7 +3,6 @@ and what the catalog says the model can do — checked before anything reaches a
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
@@ -12,9 +11,9 @@ from pennyworth.api.dependencies import Services
 from pennyworth.catalog import ModelRoute
 from pennyworth.errors import InvalidRequest, PermissionDenied
 from pennyworth.llm.types import ChatCall
-from pennyworth.observability import note_served_model
+from pennyworth.observability import get_logger, note_served_model
 
-logger = logging.getLogger("pennyworth.api")
+logger = get_logger("api")
 
 _DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|jpg|gif|webp);base64,")
 
