@@ -54,7 +54,8 @@ class Settings(BaseSettings):
             "computer-use-2024-10-22",
             "computer-use-2025-01-24",
         ],
-        description="anthropic-beta flags forwarded to Bedrock (JSON list); any other flag is dropped.",
+        description="anthropic-beta flags forwarded to Bedrock (JSON list) for Claude models whose catalog entry "
+        "lists no `betas` (raw Bedrock ids); any other flag is dropped.",
     )
 
     # --- requests --------------------------------------------------------------------------------------
