@@ -63,11 +63,18 @@ def test_claude_code_plain_prompt_json(gateway_url: str, double: BedrockDouble, 
 
 def test_claude_code_streamed_output(gateway_url: str, tmp_path: Path) -> None:
     prompt = "Count [[double:chunks=40]]"
-    run = run_claude(gateway_url, API_KEY, tmp_path, prompt, "--output-format", "stream-json", "--verbose")
+    args = ("--output-format", "stream-json", "--verbose", "--include-partial-messages")
+    run = run_claude(gateway_url, API_KEY, tmp_path, prompt, *args)
     assert run.returncode == 0, run.stderr
     result = _claude_result(run)
     assert result["result"] == " ".join(f"w{i}" for i in range(40))
-    assert any(line.get("type") == "assistant" for line in run.json_lines())
+    deltas = [
+        line["event"]["delta"]["type"]
+        for line in run.json_lines()
+        if line.get("type") == "stream_event" and line["event"]["type"] == "content_block_delta"
+    ]
+    assert deltas.count("text_delta") == 40  # one per word the double streamed: nothing was buffered whole
+    assert deltas.count("signature_delta") == 1  # its adaptive thinking block arrived signed
     _assert_no_client_error(run)
 
 
