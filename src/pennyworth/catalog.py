@@ -45,7 +45,7 @@ class CatalogEntry(BaseModel):
     api_base: str | None = None
     input_cost_per_token: float | None = Field(default=None, ge=0)
     output_cost_per_token: float | None = Field(default=None, ge=0)
-    deprecated: date | None = None  # end of life: from the day after, requests never reach the provider
+    deprecated: date | None = None  # end of life: from this day on, requests never reach the provider
     successor: str | None = None  # the catalog model that replaces it
     after_end_of_life: Literal["serve_successor", "refuse"] = "refuse"
     betas: frozenset[str] | None = None  # Claude: anthropic-beta flags Bedrock takes for this model

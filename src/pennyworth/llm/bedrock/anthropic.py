@@ -3,11 +3,12 @@
 Claude on Bedrock speaks Anthropic's own Messages format over InvokeModel, so requests pass through nearly as
 sent — thinking blocks and their signatures, cache points and tool blocks stay exact — once cleaned of what
 Bedrock refuses: top-level fields it does not know (model, stream, metadata, ...), beta flags it does not
-support (Claude Code's own among them: Bedrock answers 400 "invalid beta flag"), cache-control TTLs, and
-server tools (web_search, web_fetch, code_execution: Anthropic runs them, Bedrock does not; dropped, and named
-in a response header by the route — a request that forces one is refused). `role: "system"` messages (Claude Code sends its environment block so on the 5.x models) are
-refused by Bedrock inside `messages`: their text joins the top-level `system`, after the blocks already there
-(so a cached system prefix stays cached). Hand-written: it is a filter over Anthropic's documented shape, not a translation.
+support (Claude Code's own among them: Bedrock answers 400 "invalid beta flag"; a refusal is retried once
+without the flags), cache-control TTLs, and server tools (web_search, web_fetch, code_execution: Anthropic runs
+them, Bedrock does not; dropped and named by the route, refused when `tool_choice` forces one). Claude Code's
+`role: "system"` messages (its environment block, on the 5.x models), which Bedrock refuses inside
+`messages`, join the top-level `system` after the blocks already there (a cached system prefix stays cached).
+Hand-written: it is a filter over Anthropic's documented shape, not a translation.
 """
 
 from __future__ import annotations
