@@ -77,9 +77,12 @@ browser:
 			|| echo "could not install chromium: the console browser tests will skip"; \
 	else echo "chromium/chromedriver absent and not installable here: the console browser tests will skip"; fi
 
-check-template: $(SAM_STAMP)
+# The handler-permission check needs SAM's translator and cfn-lint's registry schemas (both in .venv-sam), so it
+# runs here as well as in `unit` (where it skips until .venv-sam exists); -s prints grants no handler needs.
+check-template: $(SAM_STAMP) $(STAMP)
 	$(SAM_VENV)/bin/cfn-lint template.yaml
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
+	$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_handler_permissions.py
 
 check-workflows: $(WORKFLOW_STAMP)
 	$(WORKFLOW_VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml

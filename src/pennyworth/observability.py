@@ -6,10 +6,11 @@ Entry points (`runtime/asgi.py`, `runtime/lambda_handler.py`, `pennyworth serve`
 never printed twice whatever else configured the root logger.
 
 The request line carries the correlation id (API Gateway's request id, which the Lambda Web Adapter forwards in
-`x-amzn-request-context`), method, path, status, latency, the caller's key id and the model served in place
-of a retired one (also sent as `x-pennyworth-served-model`) — never a key, never prompt or completion text.
-Model calls emit CloudWatch EMF metrics under the `pennyworth` namespace, by model: Requests, InputTokens,
-OutputTokens, CachedTokens, CostUSD, UpstreamErrors, CallLatency.
+`x-amzn-request-context`), the caller's source IP (from the same context, else the peer), method, path, status,
+latency, the caller's key id and the model served in place of a retired one (also sent as
+`x-pennyworth-served-model`) — never a key, never prompt or completion text. Model calls emit CloudWatch EMF
+metrics under the `pennyworth` namespace, by model: Requests, InputTokens, OutputTokens, CachedTokens, CostUSD,
+UpstreamErrors, CallLatency.
 """
 
 from __future__ import annotations
@@ -96,20 +97,32 @@ def emit_call_metrics(
     metrics.flush_metrics()
 
 
+def gateway_context(headers: dict[bytes, bytes]) -> dict[str, Any]:
+    """API Gateway's request context as the Web Adapter forwards it (`x-amzn-request-context`), or {}."""
+    try:
+        context = json.loads(headers.get(b"x-amzn-request-context") or b"{}")
+    except ValueError:
+        return {}
+    return context if isinstance(context, dict) else {}
+
+
 def correlation_id(headers: dict[bytes, bytes]) -> str:
     """API Gateway's request id when the Web Adapter forwarded it, else a header's, else a fresh one."""
-    context = headers.get(b"x-amzn-request-context")
-    if context:
-        try:
-            request_id = json.loads(context).get("requestId")
-        except (ValueError, AttributeError):
-            request_id = None
-        if request_id:
-            return str(request_id)
+    request_id = gateway_context(headers).get("requestId")
+    if request_id:
+        return str(request_id)
     for name in (b"x-amzn-requestid", b"x-request-id"):
         if headers.get(name):
             return headers[name].decode(errors="replace")[:128]
     return uuid.uuid4().hex
+
+
+def source_ip(headers: dict[bytes, bytes], client: Any) -> str | None:
+    """The caller's address as API Gateway saw it (`identity.sourceIp`), else the connection's peer."""
+    identity = gateway_context(headers).get("identity")
+    if isinstance(identity, dict) and identity.get("sourceIp"):
+        return str(identity["sourceIp"])[:64]
+    return str(client[0]) if client else None
 
 
 class RequestLog:
@@ -122,7 +135,8 @@ class RequestLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = correlation_id(dict(scope.get("headers") or ()))
+        headers = dict(scope.get("headers") or ())
+        request_id = correlation_id(headers)
         started = time.perf_counter()
         status = 500
         served = _served_model.set(None)
@@ -151,6 +165,7 @@ class RequestLog:
                     "latency_ms": round((time.perf_counter() - started) * 1000, 2),
                     "key_id": getattr(identity, "key_id", None),
                     "served_model": _served_model.get(),
+                    "source_ip": source_ip(headers, scope.get("client")),
                 },
             )
             _served_model.reset(served)

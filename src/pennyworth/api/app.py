@@ -32,7 +32,7 @@ from pennyworth.llm.providers.prices import bedrock_model_kind
 from pennyworth.llm.providers.translation import warm_up
 from pennyworth.llm.service import LLMService
 from pennyworth.observability import RequestLog
-from pennyworth.runtime.snapstart import register_restore_hooks
+from pennyworth.runtime import snapstart
 from pennyworth.settings import Settings, get_settings
 
 Scope = MutableMapping[str, Any]
@@ -146,11 +146,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = wired
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(snapstart.router)  # the Web Adapter's after-restore hook (loopback only)
     app.include_router(openai_routes.router)
     app.include_router(anthropic_routes.router)
     app.include_router(responses_routes.router)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestLog)
-    register_restore_hooks(wired)
+    snapstart.register_restore_hooks(wired)
     warm_up(wired.catalog.resolve(settings.default_chat_model))
     return app
