@@ -62,7 +62,10 @@ def test_the_request_log_carries_the_source_ip(make_settings) -> None:
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = records.append  # type: ignore[method-assign]
-    logging.getLogger("pennyworth").addHandler(handler)
+    logger = logging.getLogger("pennyworth")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)  # what the entry points' configure_logging sets
     try:
         with serve_app(create_app(make_settings())) as url:
             assert (
@@ -71,7 +74,8 @@ def test_the_request_log_carries_the_source_ip(make_settings) -> None:
             )
             assert httpx.get(f"{url}/health", headers={"x-request-id": "r-2"}).status_code == 200
     finally:
-        logging.getLogger("pennyworth").removeHandler(handler)
+        logger.removeHandler(handler)
+        logger.setLevel(level)
     lines = {r.correlation_id: r for r in records if r.getMessage() == "request"}  # type: ignore[attr-defined]
     assert lines["r-1"].source_ip == "198.51.100.7"  # type: ignore[attr-defined]
     assert lines["r-2"].source_ip == "127.0.0.1"  # type: ignore[attr-defined]
