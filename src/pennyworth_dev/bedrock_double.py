@@ -1,7 +1,7 @@
 """A wire-level double of the Bedrock runtime API, served over real HTTP on loopback.
 
 Speaks Converse, ConverseStream (AWS event-stream binary frames) and InvokeModel (Titan v2 and Cohere
-embeddings); checks each request's SigV4 signature against the credentials it was given (or, without
+embeddings); refuses what Bedrock refuses (`double_rules`); counts the streams it is still sending; checks each request's SigV4 signature against the credentials it was given (or, without
 them, that a SigV4 `Authorization` header is present); answers errors the way Bedrock does
 (`x-amzn-ErrorType` header, JSON message). What it answers comes from `double_script`.
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import select
 import socket
 import threading
 import time
@@ -40,6 +41,7 @@ STATUS_BY_ERROR = {
     "ModelNotReadyException": 429,
     "InternalServerException": 500,
     "ServiceQuotaExceededException": 400,
+    "SerializationException": 400,
 }
 TEST_CREDENTIALS = ("AKIDPENNYWORTHDOUBLE", "double-secret-key-not-a-real-secret")
 
@@ -110,11 +112,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.record(operation, model_id, body)
         try:
             if operation == "converse":
-                reply = script.converse_reply(body)
+                reply = script.converse_reply(body, model_id)
                 time.sleep(reply.number("first_token_delay"))
                 self._json(script.converse_response(reply))
             elif operation == "converse-stream":
-                self._stream(script.converse_reply(body))
+                self._stream(script.converse_reply(body, model_id))
             elif operation == "invoke" and claude.is_claude_body(body):
                 message = claude.reply(body, model_id)
                 time.sleep(float(message.pop("_directives").get("first_token_delay", 0)))
@@ -189,10 +191,11 @@ def _paced(handler: _Handler, frames, directives: dict[str, str]) -> None:
     error_after = int(directives.get("error_after", 0))
     midstream = directives.get("midstream_error")
     sent = 0
+    handler.server.note_stream(+1)
     try:
         for index, (frame, delta) in enumerate(frames):
             if index == 1 and first_delay:
-                time.sleep(first_delay)
+                _wait_unless_gone(handler, first_delay)
             if delta and midstream and sent == error_after:
                 handler._chunk(exception_frame(midstream, f"Injected {midstream} from the Bedrock double."))
                 break
@@ -206,6 +209,19 @@ def _paced(handler: _Handler, frames, directives: dict[str, str]) -> None:
     except (BrokenPipeError, ConnectionResetError):
         handler.server.note_disconnect()
         handler.close_connection = True
+    finally:
+        handler.server.note_stream(-1)
+
+
+def _wait_unless_gone(handler: _Handler, seconds: float) -> None:
+    """Sleep like a slow model, but notice at once when the caller closes the connection (as Bedrock does:
+    it stops generating), raising BrokenPipeError."""
+    deadline = time.monotonic() + seconds
+    sock = handler.connection
+    while (left := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select([sock], [], [], min(left, 0.05))
+        if readable and not sock.recv(1, socket.MSG_PEEK):
+            raise BrokenPipeError("the caller closed the stream")
 
 
 def stream_events(reply: script.Reply):
@@ -220,6 +236,12 @@ def stream_events(reply: script.Reply):
             for piece in (arguments[i : i + third] for i in range(0, len(arguments), third)):
                 delta = {"contentBlockIndex": index, "delta": {"toolUse": {"input": piece}}}
                 yield "contentBlockDelta", dumps(delta).encode()
+        elif block.kind == "redacted":
+            delta = {
+                "contentBlockIndex": index,
+                "delta": {"reasoningContent": {"redactedContent": block.text}},
+            }
+            yield "contentBlockDelta", dumps(delta).encode()
         elif block.kind == "reasoning":
             for word in _words(block.text):
                 delta = {"contentBlockIndex": index, "delta": {"reasoningContent": {"text": word}}}
@@ -257,6 +279,7 @@ class _Server(ThreadingHTTPServer):
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
         self.deltas_sent = 0
         self.disconnects = 0
+        self.open_streams = 0
 
     def record(self, operation: str, model_id: str, body: dict[str, Any]) -> None:
         with self.lock:
@@ -269,6 +292,10 @@ class _Server(ThreadingHTTPServer):
     def note_disconnect(self) -> None:
         with self.lock:
             self.disconnects += 1
+
+    def note_stream(self, change: int) -> None:
+        with self.lock:
+            self.open_streams += change
 
 
 class BedrockDouble:
@@ -292,6 +319,17 @@ class BedrockDouble:
     @property
     def deltas_sent(self) -> int:
         return self._server.deltas_sent
+
+    @property
+    def open_streams(self) -> int:
+        """Streams the double is still sending (a caller that closed its connection ends its stream)."""
+        with self._server.lock:
+            return self._server.open_streams
+
+    @property
+    def disconnects(self) -> int:
+        with self._server.lock:
+            return self._server.disconnects
 
     def start(self) -> BedrockDouble:
         self._thread.start()

@@ -5,16 +5,16 @@ A test steers the double by writing directives into the last user message (or an
 `[[double:chunk_delay=0.01]]`, `[[double:midstream_error=modelStreamErrorException]]` (with
 `error_after=N` chunks), `[[double:cache_read=N]]`, `[[double:tools=2]]` (parallel calls), `[[double:tool]]`,
 `[[double:tool=NAME]]` (call the request's tool NAME) with `[[double:tool_input={"command": "ls"}]]` (its JSON
-arguments, without `]`; otherwise arguments are sampled from the tool's schema).
-Without directives the double answers like a small, polite model, follows Bedrock's validation rules that
-matter to a gateway (first message from the user, tool blocks need a toolConfig, image formats), honours
-`maxTokens` and `stopSequences`, calls tools when asked to, and thinks when thinking is enabled.
+arguments, without `]`; otherwise arguments are sampled from the tool's schema), `[[double:redacted]]`
+(redacted thinking instead of signed thinking text).
+Without directives the double answers like a small, polite model, refuses what Bedrock refuses
+(`double_rules`: conversation shape, images, tool schemas and choice, Claude's signed-thinking rules), honours
+`maxTokens` and `stopSequences`, calls tools when asked to, and thinks (with verifiable signatures) when
+thinking is enabled.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import math
@@ -24,8 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pennyworth_dev.double_rules import RuleViolation, check_converse, redacted_data, sign_thinking
+
 _DIRECTIVE = re.compile(r"\[\[double:([a-z_]+)(?:=([^\]]*))?\]\]")
-IMAGE_FORMATS = {"png", "jpeg", "gif", "webp"}
 
 
 class DoubleError(Exception):
@@ -39,8 +40,8 @@ class DoubleError(Exception):
 
 @dataclass
 class Block:
-    kind: str  # text | toolUse | reasoning
-    text: str = ""
+    kind: str  # text | toolUse | reasoning | redacted
+    text: str = ""  # for `redacted`: the opaque data
     tool_id: str = ""
     tool_name: str = ""
     tool_input: dict[str, Any] = field(default_factory=dict)
@@ -78,33 +79,6 @@ def _texts(content: list[dict[str, Any]]) -> list[str]:
 
 def _count_words(text: str) -> int:
     return len(text.split())
-
-
-def _validate(body: dict[str, Any]) -> None:
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise DoubleError("ValidationException", "The messages field must contain at least one message.")
-    if messages[0].get("role") != "user":
-        raise DoubleError("ValidationException", "A conversation must start with a user message.")
-    uses_tools = False
-    for message in messages:
-        for block in message.get("content", []):
-            uses_tools = uses_tools or "toolUse" in block or "toolResult" in block
-            image = block.get("image")
-            if image is not None:
-                if image.get("format") not in IMAGE_FORMATS:
-                    raise DoubleError(
-                        "ValidationException", f"Unsupported image format: {image.get('format')}"
-                    )
-                try:
-                    base64.b64decode(image["source"]["bytes"], validate=True)
-                except (binascii.Error, KeyError, TypeError) as exc:
-                    raise DoubleError("ValidationException", "Image bytes are not valid base64.") from exc
-    if uses_tools and "toolConfig" not in body:
-        raise DoubleError(
-            "ValidationException",
-            "The toolConfig field must be defined when using toolUse and toolResult content blocks.",
-        )
 
 
 def requested_tool(
@@ -178,9 +152,12 @@ def _reply_text(last_texts: list[str], directives: dict[str, str], saw_tool_resu
     )
 
 
-def converse_reply(body: dict[str, Any]) -> Reply:
+def converse_reply(body: dict[str, Any], model_id: str = "") -> Reply:
     """The reply to a Converse / ConverseStream body (raises DoubleError for injected or invalid cases)."""
-    _validate(body)
+    try:
+        check_converse(body, model_id)
+    except RuleViolation as exc:
+        raise DoubleError(exc.name, exc.message) from exc
     last = body["messages"][-1]
     last_texts = _texts(last.get("content", []))
     directives = directives_in(" ".join(last_texts))
@@ -191,11 +168,7 @@ def converse_reply(body: dict[str, Any]) -> Reply:
     blocks: list[Block] = []
     extra = body.get("additionalModelRequestFields") or {}
     if "thinking" in extra or "reasoningConfig" in extra:
-        blocks.append(
-            Block(
-                kind="reasoning", text="Let me think this through step by step.", signature="c2lnLWRvdWJsZQ=="
-            )
-        )
+        blocks.append(_reasoning_block(directives))
     tool_blocks = _tool_blocks(body, directives)
     stop_reason = "end_turn"
     if tool_blocks:
@@ -216,6 +189,14 @@ def converse_reply(body: dict[str, Any]) -> Reply:
         cache_read=int(directives.get("cache_read", 0)),
         directives=directives,
     )
+
+
+def _reasoning_block(directives: dict[str, str]) -> Block:
+    """Signed thinking (the signature is the double's HMAC of the text), or redacted thinking on request."""
+    if "redacted" in directives:
+        return Block(kind="redacted", text=redacted_data())
+    text = "Let me think this through step by step."
+    return Block(kind="reasoning", text=text, signature=sign_thinking(text))
 
 
 def _truncate(text: str, body: dict[str, Any]) -> tuple[str, str]:
@@ -239,6 +220,8 @@ def converse_response(reply: Reply) -> dict[str, Any]:
             content.append(
                 {"toolUse": {"toolUseId": block.tool_id, "name": block.tool_name, "input": block.tool_input}}
             )
+        elif block.kind == "redacted":
+            content.append({"reasoningContent": {"redactedContent": block.text}})
         else:
             content.append(
                 {"reasoningContent": {"reasoningText": {"text": block.text, "signature": block.signature}}}

@@ -1,0 +1,205 @@
+"""Reasoning + tools round trips against the strict double, with the real openai SDK, whole and streamed.
+
+Claude on Bedrock refuses a thinking-enabled turn whose final assistant tool-use message lacks its signed
+reasoning block, and refuses a signature that does not belong to its text (the double does too). These tests
+run a tool loop the way clients do: Chat Completions clients that do not send reasoning back (thinking goes
+off for that call), Chat Completions clients that echo `thinking_blocks` (replayed), and Responses clients
+that replay output items with their `encrypted_content` (replayed, redacted thinking included).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import openai
+import pytest
+
+MODEL = "claude-haiku-4-5"
+CHAT_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+RESPONSES_TOOL = {"type": "function", **CHAT_TOOL["function"]}
+
+
+def last_converse_body(double: Any) -> dict[str, Any]:
+    return next(body for op, _, body in reversed(double.requests) if op.startswith("converse"))
+
+
+def thinking_on(body: dict[str, Any]) -> bool:
+    return "thinking" in (body.get("additionalModelRequestFields") or {})
+
+
+def first_turn_chat(client: openai.OpenAI, stream: bool, prompt: str) -> dict[str, Any]:
+    """The assistant message of a first, tool-calling turn, as a dict the client would send back."""
+    request: dict[str, Any] = {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": prompt}],
+        "tools": [CHAT_TOOL],
+        "reasoning_effort": "low",
+    }
+    if not stream:
+        return client.chat.completions.create(**request).choices[0].message.model_dump(exclude_none=True)
+    message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": [], "thinking_blocks": []}
+    for chunk in client.chat.completions.create(**request, stream=True):
+        delta = chunk.choices[0].delta if chunk.choices else None
+        if delta is None:
+            continue
+        for call in delta.tool_calls or []:
+            if call.id:
+                message["tool_calls"].append(
+                    {
+                        "id": call.id,
+                        "type": "function",
+                        "function": {"name": call.function.name, "arguments": ""},
+                    }
+                )
+            message["tool_calls"][call.index]["function"]["arguments"] += call.function.arguments or ""
+        message["thinking_blocks"] += (delta.model_extra or {}).get("thinking_blocks") or []
+    return message
+
+
+def tool_result(message: dict[str, Any]) -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": message["tool_calls"][0]["id"], "content": "Sunny, 21 C"}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_chat_client_that_drops_reasoning_gets_an_answer_with_thinking_off(
+    client: openai.OpenAI, double: Any, stream: bool
+) -> None:
+    assistant = first_turn_chat(client, stream, "Weather in Paris? [[double:tool]]")
+    assert assistant["tool_calls"]
+    sent_back = {k: v for k, v in assistant.items() if k not in ("thinking_blocks", "reasoning_content")}
+    messages = [
+        {"role": "user", "content": "Weather in Paris? [[double:tool]]"},
+        sent_back,
+        tool_result(assistant),
+    ]
+    reply = client.chat.completions.create(
+        model=MODEL, messages=messages, tools=[CHAT_TOOL], reasoning_effort="low", stream=stream
+    )
+    text = (
+        "".join(c.choices[0].delta.content or "" for c in reply if c.choices)
+        if stream
+        else (reply.choices[0].message.content)
+    )
+    assert text == "The tool says: Sunny, 21 C"
+    assert not thinking_on(last_converse_body(double))
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_chat_client_that_echoes_thinking_blocks_keeps_thinking_on(
+    client: openai.OpenAI, double: Any, stream: bool
+) -> None:
+    assistant = first_turn_chat(client, stream, "Weather in Paris? [[double:tool]]")
+    (block,) = assistant["thinking_blocks"]
+    assert block["type"] == "thinking" and block["thinking"] and block["signature"]
+    messages = [{"role": "user", "content": "Weather in Paris?"}, assistant, tool_result(assistant)]
+    reply = client.chat.completions.create(
+        model=MODEL, messages=messages, tools=[CHAT_TOOL], reasoning_effort="low", stream=stream
+    )
+    if stream:
+        list(reply)
+    sent = last_converse_body(double)
+    assert thinking_on(sent)
+    replayed = sent["messages"][1]["content"]
+    assert replayed[0]["reasoningContent"]["reasoningText"] == {
+        "text": block["thinking"],
+        "signature": block["signature"],
+    }
+    assert "toolUse" in replayed[-1]
+
+
+def responses_first_turn(client: openai.OpenAI, stream: bool, prompt: str) -> list[dict[str, Any]]:
+    request: dict[str, Any] = {
+        "model": MODEL,
+        "input": prompt,
+        "tools": [RESPONSES_TOOL],
+        "reasoning": {"effort": "low", "summary": "auto"},
+        "include": ["reasoning.encrypted_content"],
+        "store": False,
+    }
+    if stream:
+        events = list(client.responses.create(**request, stream=True))
+        assert events[-1].type == "response.completed"
+        output = events[-1].response.output
+    else:
+        output = client.responses.create(**request).output
+    return [item.model_dump(exclude_none=True) for item in output]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+@pytest.mark.parametrize("redacted", [False, True], ids=["signed", "redacted"])
+def test_responses_replays_reasoning_items_from_encrypted_content(
+    client: openai.OpenAI, double: Any, stream: bool, redacted: bool
+) -> None:
+    prompt = "Weather in Paris? [[double:tool]]" + (" [[double:redacted]]" if redacted else "")
+    output = responses_first_turn(client, stream, prompt)
+    kinds = [item["type"] for item in output]
+    assert kinds == ["reasoning", "function_call"]
+    assert output[0]["encrypted_content"] and "Let me think" not in output[0]["encrypted_content"]
+    call = output[1]
+    follow_up = [
+        {"role": "user", "content": prompt},
+        *output,
+        {"type": "function_call_output", "call_id": call["call_id"], "output": "Sunny, 21 C"},
+    ]
+    request: dict[str, Any] = {
+        "model": MODEL,
+        "input": follow_up,
+        "tools": [RESPONSES_TOOL],
+        "reasoning": {"effort": "low"},
+        "store": False,
+    }
+    if stream:
+        events = list(client.responses.create(**request, stream=True))
+        assert events[-1].type == "response.completed"
+        text = events[-1].response.output_text
+    else:
+        text = client.responses.create(**request).output_text
+    assert text == "The tool says: Sunny, 21 C"
+    sent = last_converse_body(double)
+    assert thinking_on(sent)
+    assistant = sent["messages"][1]["content"]
+    assert "reasoningContent" in assistant[0] and "toolUse" in assistant[-1]
+    assert ("redactedContent" in assistant[0]["reasoningContent"]) is redacted
+    assert json.loads(call["arguments"]) == {"city": "Paris"}
+
+
+def test_responses_refuses_altered_encrypted_content(client: openai.OpenAI) -> None:
+    output = responses_first_turn(client, False, "Weather? [[double:tool]]")
+    sealed = output[0]["encrypted_content"]
+    output[0]["encrypted_content"] = sealed[:-6] + ("AAAAAA" if not sealed.endswith("AAAAAA") else "BBBBBB")
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.create(
+            model=MODEL,
+            input=[{"role": "user", "content": "Weather?"}, *output],
+            tools=[RESPONSES_TOOL],
+            reasoning={"effort": "low"},
+        )
+    assert caught.value.body["param"] == "input.1.encrypted_content"
+    assert "encrypted_content" in caught.value.body["message"]
+
+
+def test_responses_reasoning_item_without_encrypted_content_turns_thinking_off(
+    client: openai.OpenAI, double: Any
+) -> None:
+    output = responses_first_turn(client, False, "Weather? [[double:tool]]")
+    output[0].pop("encrypted_content")
+    call = output[1]
+    response = client.responses.create(
+        model=MODEL,
+        input=[
+            {"role": "user", "content": "Weather?"},
+            *output,
+            {"type": "function_call_output", "call_id": call["call_id"], "output": "Sunny, 21 C"},
+        ],
+        tools=[RESPONSES_TOOL],
+        reasoning={"effort": "low"},
+    )
+    assert response.output_text == "The tool says: Sunny, 21 C"
+    assert not thinking_on(last_converse_body(double))
