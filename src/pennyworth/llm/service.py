@@ -21,6 +21,7 @@ from pennyworth.llm.bedrock.converse import StreamTranslator, result_from_conver
 from pennyworth.llm.bedrock.wire import BedrockRuntime, EventStream
 from pennyworth.llm.providers.other import complete_via_litellm, stream_via_litellm
 from pennyworth.llm.providers.translation import translate_chat, translate_embedding
+from pennyworth.llm.thinking import apply_thinking_rule
 from pennyworth.llm.types import (
     ChatCall,
     ChatResult,
@@ -57,7 +58,13 @@ class ChatStream:
         return self._events
 
     async def aclose(self) -> None:
-        await self._close()
+        """Close the event iterator (ending its generators' cleanup), then the upstream connection."""
+        try:
+            close_events = getattr(self._events, "aclose", None)
+            if close_events is not None:
+                await close_events()
+        finally:
+            await self._close()
 
 
 async def _nothing() -> None:
@@ -92,7 +99,7 @@ class LLMService:
     async def chat(self, call: ChatCall) -> ChatResult:
         if call.route.provider != "bedrock":
             return await complete_via_litellm(call, await self._provider_key(call))
-        request = translate_chat(call)
+        request = translate_chat(apply_thinking_rule(call))
         body = await self.runtime.converse(call.route.model_id, orjson.dumps(request.body))
         return result_from_converse(body, json_mode=request.json_mode, dumps=_json_text)
 
@@ -101,7 +108,7 @@ class LLMService:
         if call.route.provider != "bedrock":
             events = stream_via_litellm(call, await self._provider_key(call))
             return ChatStream(events, _nothing)
-        request = translate_chat(call)
+        request = translate_chat(apply_thinking_rule(call))
         stream = await self.runtime.converse_stream(call.route.model_id, orjson.dumps(request.body))
         return ChatStream(
             _bedrock_events(stream, StreamTranslator(json_mode=request.json_mode)), stream.aclose

@@ -29,7 +29,12 @@ class Usage:
 
 @dataclass(slots=True)
 class ChatCall:
-    """A validated chat request in OpenAI's message and parameter vocabulary."""
+    """A validated chat request in OpenAI's message and parameter vocabulary.
+
+    An assistant message may carry the model's earlier reasoning to replay, in LiteLLM's `thinking_blocks`
+    convention: `{"type": "thinking", "thinking": text, "signature": sig}` or
+    `{"type": "redacted_thinking", "data": opaque}`, in the order the model produced them.
+    """
 
     route: ModelRoute
     messages: list[dict[str, Any]]
@@ -53,6 +58,7 @@ class ChatResult:
     tool_calls: list[ToolCall]
     stop_reason: str  # provider-neutral: end_turn, stop_sequence, max_tokens, tool_use, content_filter
     usage: Usage
+    thinking_blocks: list[dict[str, str]] = field(default_factory=list)  # as ChatCall carries them back
 
 
 # --- stream events: each is one thing the model did, in the order it did it ------------------------------
@@ -65,8 +71,11 @@ class TextDelta:
 
 @dataclass(slots=True)
 class ReasoningDelta:
+    """Reasoning text as it streams; `signature` closes a thinking block; `redacted` is a whole redacted block."""
+
     text: str = ""
     signature: str | None = None
+    redacted: str | None = None
 
 
 @dataclass(slots=True)

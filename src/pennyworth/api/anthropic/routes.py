@@ -13,11 +13,10 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 
 from pennyworth.access.keys import KeyIdentity
-from pennyworth.api.anthropic.render import sse_messages
+from pennyworth.api.anthropic.render import MessageEvents
 from pennyworth.api.anthropic.schemas import (
     AnthropicError,
     CountTokensRequest,
@@ -27,6 +26,7 @@ from pennyworth.api.anthropic.schemas import (
 )
 from pennyworth.api.chat_policy import note_successor
 from pennyworth.api.dependencies import Caller, Services, ServicesDep
+from pennyworth.api.sse import EventStreamResponse
 from pennyworth.catalog import ModelRoute
 from pennyworth.errors import InvalidRequest, PermissionDenied
 from pennyworth.llm.bedrock.anthropic import bedrock_body, server_tools
@@ -101,12 +101,8 @@ async def create_message(
         answer = await services.metering.messages(identity, call)
         return Response(orjson.dumps(answer), media_type="application/json", headers=dropped)
     stream = await services.metering.open_messages_stream(identity, call)
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **dropped}
-    return StreamingResponse(
-        sse_messages(stream, keepalive=services.settings.stream_keepalive_seconds),
-        media_type="text/event-stream",
-        headers=headers,
-    )
+    keepalive = services.settings.stream_keepalive_seconds
+    return EventStreamResponse(stream, MessageEvents(), keepalive=keepalive, headers=dropped)
 
 
 @router.post("/messages/count_tokens", response_model=TokenCount, responses=_ERRORS)

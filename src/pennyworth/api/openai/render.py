@@ -11,15 +11,12 @@ import base64
 import struct
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 
 from pennyworth.api.errors import error_body
-from pennyworth.api.sse import first_event
-from pennyworth.errors import GatewayError, UpstreamError
-from pennyworth.llm.service import ChatStream
+from pennyworth.errors import GatewayError
 from pennyworth.llm.types import (
     ChatResult,
     EmbeddingResult,
@@ -32,9 +29,6 @@ from pennyworth.llm.types import (
     Usage,
     UsageReport,
 )
-from pennyworth.observability import get_logger
-
-logger = get_logger("api")
 
 FINISH_REASONS = {
     "end_turn": "stop",
@@ -71,6 +65,8 @@ def chat_completion(result: ChatResult, model: str) -> dict[str, Any]:
         message["content"] = ""
     if result.reasoning is not None:
         message["reasoning_content"] = result.reasoning
+    if result.thinking_blocks:
+        message["thinking_blocks"] = result.thinking_blocks
     return {
         "id": completion_id(),
         "object": "chat.completion",
@@ -113,55 +109,66 @@ def _delta_choice(event: StreamEvent) -> dict[str, Any] | None:
     return None
 
 
-async def sse_chat_stream(
-    stream: ChatStream, *, model: str, include_usage: bool, keepalive: float
-) -> AsyncIterator[bytes]:
-    """OpenAI `chat.completion.chunk` SSE for an open upstream stream, ending with `data: [DONE]`."""
-    head = orjson.dumps(
-        {
-            "id": completion_id(),
-            "object": "chat.completion.chunk",
-            "created": int(time.time()),
-            "model": model,
-        }
-    )[:-1]
-    prefix = b"data: " + head + b',"choices":['
-    suffix = b'],"usage":null}\n\n' if include_usage else b"]}\n\n"
-    dumps = orjson.dumps
+class ChatChunks:
+    """OpenAI `chat.completion.chunk` frames for one stream, ending with `data: [DONE]`.
 
-    def render(event: StreamEvent) -> bytes | None:
+    Reasoning streams as `reasoning_content`; when a thinking block is complete (its signature arrived), or a
+    redacted block arrives, one more chunk carries it whole as `thinking_blocks` (LiteLLM's convention), so a
+    client that sends it back with the assistant message keeps thinking on in a tool loop.
+    """
+
+    beat = KEEPALIVE
+
+    def __init__(self, *, model: str, include_usage: bool) -> None:
+        self._head = orjson.dumps(
+            {
+                "id": completion_id(),
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+            }
+        )[:-1]
+        self._prefix = b"data: " + self._head + b',"choices":['
+        self._suffix = b'],"usage":null}\n\n' if include_usage else b"]}\n\n"
+        self._include_usage = include_usage
+        self._thinking = ""
+
+    def _chunk(self, choice: dict[str, Any]) -> bytes:
+        return self._prefix + orjson.dumps(choice) + self._suffix
+
+    def opening(self) -> list[bytes]:
+        return [
+            self._chunk({"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None})
+        ]
+
+    def render(self, event: StreamEvent) -> list[bytes]:
         if type(event) is UsageReport:
-            if not include_usage:
-                return None
-            return b"data: " + head + b',"choices":[],"usage":' + dumps(openai_usage(event.usage)) + b"}\n\n"
+            if not self._include_usage:
+                return []
+            usage = orjson.dumps(openai_usage(event.usage))
+            return [b"data: " + self._head + b',"choices":[],"usage":' + usage + b"}\n\n"]
         choice = _delta_choice(event)
-        return None if choice is None else prefix + dumps(choice) + suffix
+        frames = [] if choice is None else [self._chunk(choice)]
+        if type(event) is ReasoningDelta:
+            frames += self._thinking_block(event)
+        return frames
 
-    events = stream.events()
-    try:
-        yield prefix + b'{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}' + suffix
-        first: StreamEvent | None = None
-        async for item in first_event(events, keepalive, KEEPALIVE):
-            if isinstance(item, bytes):
-                yield item
-            else:
-                first = item
-        if first is not None:
-            chunk = render(first)
-            if chunk is not None:
-                yield chunk
-            async for event in events:
-                chunk = render(event)
-                if chunk is not None:
-                    yield chunk
-        yield DONE
-    except GatewayError as exc:
-        yield b"data: " + dumps(error_body(exc)) + b"\n\n"
-    except Exception:
-        logger.exception("stream failed after it began")
-        yield b"data: " + dumps(error_body(UpstreamError("The stream failed after it began."))) + b"\n\n"
-    finally:
-        await stream.aclose()
+    def _thinking_block(self, event: ReasoningDelta) -> list[bytes]:
+        self._thinking += event.text
+        if event.redacted is not None:
+            block = {"type": "redacted_thinking", "data": event.redacted}
+        elif event.signature:
+            block = {"type": "thinking", "thinking": self._thinking, "signature": event.signature}
+            self._thinking = ""
+        else:
+            return []
+        return [self._chunk({"index": 0, "delta": {"thinking_blocks": [block]}, "finish_reason": None})]
+
+    def closing(self) -> list[bytes]:
+        return [DONE]
+
+    def failure(self, error: GatewayError) -> list[bytes]:
+        return [b"data: " + orjson.dumps(error_body(error)) + b"\n\n"]
 
 
 def embedding_response(result: EmbeddingResult, model: str, encoding_format: str) -> dict[str, Any]:

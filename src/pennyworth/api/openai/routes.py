@@ -10,12 +10,11 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 
 from pennyworth.api.chat_policy import check_capabilities, check_images, route_for
 from pennyworth.api.dependencies import Caller, ServicesDep
-from pennyworth.api.openai.render import chat_completion, embedding_response, sse_chat_stream
+from pennyworth.api.openai.render import ChatChunks, chat_completion, embedding_response
 from pennyworth.api.openai.schemas import (
     ChatCompletion,
     ChatCompletionRequest,
@@ -25,6 +24,7 @@ from pennyworth.api.openai.schemas import (
     ModelList,
     ModelObject,
 )
+from pennyworth.api.sse import EventStreamResponse
 from pennyworth.catalog import ModelRoute
 from pennyworth.errors import InvalidRequest, ModelNotFound
 from pennyworth.llm.types import ChatCall, EmbeddingCall
@@ -82,14 +82,8 @@ async def chat_completions(
         return _json(chat_completion(await services.metering.chat(identity, call), body.model))
     stream = await services.metering.open_chat_stream(identity, call)
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
-    chunks = sse_chat_stream(
-        stream,
-        model=body.model,
-        include_usage=include_usage,
-        keepalive=services.settings.stream_keepalive_seconds,
-    )
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
+    chunks = ChatChunks(model=body.model, include_usage=include_usage)
+    return EventStreamResponse(stream, chunks, keepalive=services.settings.stream_keepalive_seconds)
 
 
 @router.post(

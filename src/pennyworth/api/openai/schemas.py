@@ -68,11 +68,30 @@ class UserMessage(_Lenient):
     name: str | None = None
 
 
+class ThinkingBlockParam(_Lenient):
+    type: Literal["thinking"]
+    thinking: str
+    signature: str | None = None
+
+
+class RedactedThinkingBlockParam(_Lenient):
+    type: Literal["redacted_thinking"]
+    data: str
+
+
+ThinkingBlock = Annotated[ThinkingBlockParam | RedactedThinkingBlockParam, Field(discriminator="type")]
+
+
 class AssistantMessage(_Lenient):
     role: Literal["assistant"]
     content: str | list[TextPart] | None = None
     tool_calls: list[ToolCallParam] | None = None
     reasoning_content: str | None = None
+    thinking_blocks: list[ThinkingBlock] | None = Field(
+        default=None,
+        description="The reasoning blocks of an earlier answer, sent back as received (with signatures), so "
+        "a thinking model keeps thinking in a tool loop.",
+    )
     name: str | None = None
 
 
@@ -184,6 +203,7 @@ class ResponseMessage(BaseModel):
     content: str | None
     tool_calls: list[ResponseToolCall] | None = None
     reasoning_content: str | None = None
+    thinking_blocks: list[dict[str, str]] | None = None
     refusal: str | None = None
 
 

@@ -4,22 +4,21 @@ Streams follow OpenAI's order: `response.created`, `response.in_progress`, then 
 `response.output_item.added` → its deltas (`response.output_text.delta`,
 `response.function_call_arguments.delta`, `response.reasoning_summary_text.delta`) → `...done` events →
 `response.output_item.done`, and finally `response.completed` with usage. Each event carries a
-`sequence_number`; each is written as soon as the model produced it.
+`sequence_number`; each is written as soon as the model produced it. A stream that breaks after it began
+ends with `response.failed` carrying `response.error` (never a bare `error` event).
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 
+from pennyworth.api.responses.reasoning import seal
 from pennyworth.api.responses.schemas import ResponsesRequest
-from pennyworth.api.sse import first_event
-from pennyworth.errors import GatewayError, UpstreamError
-from pennyworth.llm.service import ChatStream
+from pennyworth.errors import GatewayError
 from pennyworth.llm.types import (
     ChatResult,
     Finish,
@@ -31,9 +30,7 @@ from pennyworth.llm.types import (
     Usage,
     UsageReport,
 )
-from pennyworth.observability import get_logger
 
-logger = get_logger("api")
 KEEPALIVE = b": keep-alive\n\n"
 
 
@@ -91,12 +88,17 @@ def _message_item(item_id: str, text: str, status: str = "completed") -> dict[st
     return {"type": "message", "id": item_id, "status": status, "role": "assistant", "content": content}
 
 
-def _reasoning_item(item_id: str, text: str) -> dict[str, Any]:
-    return {
+def _reasoning_item(item_id: str, text: str, blocks: list[dict[str, str]]) -> dict[str, Any]:
+    """A reasoning item: the reasoning text as its summary, and (always, whatever `include` says: the gateway
+    stores nothing, so this is the only way back) the blocks to replay as `encrypted_content`."""
+    item: dict[str, Any] = {
         "type": "reasoning",
         "id": item_id,
         "summary": [{"type": "summary_text", "text": text}] if text else [],
     }
+    if blocks:
+        item["encrypted_content"] = seal(blocks)
+    return item
 
 
 def _call_item(
@@ -114,8 +116,8 @@ def _call_item(
 
 def whole_response(request: ResponsesRequest, result: ChatResult) -> dict[str, Any]:
     output: list[dict[str, Any]] = []
-    if result.reasoning:
-        output.append(_reasoning_item(_id("rs"), result.reasoning))
+    if result.reasoning or result.thinking_blocks:
+        output.append(_reasoning_item(_id("rs"), result.reasoning or "", result.thinking_blocks))
     if result.text or not result.tool_calls:
         output.append(_message_item(_id("msg"), result.text))
     output.extend(_call_item(_id("fc"), c.id, c.name, c.arguments) for c in result.tool_calls)
@@ -190,7 +192,7 @@ class _EventWriter:
                     part=part,
                 ),
             ]
-            done = _reasoning_item(item["id"], item["text"])
+            done = _reasoning_item(item["id"], item["text"], item["blocks"])
         else:
             frames.append(
                 self.event(
@@ -209,6 +211,8 @@ class _EventWriter:
         frames = self._close_open()
         prefix = {"message": "msg", "reasoning": "rs", "function_call": "fc"}[kind]
         item = {"kind": kind, "index": len(self.output), "id": _id(prefix), "text": "", **extra}
+        if kind == "reasoning":
+            item.update(blocks=[], block_text="")
         self.open = item
         if kind == "message":
             frames.append(
@@ -233,7 +237,7 @@ class _EventWriter:
                 self.event(
                     "response.output_item.added",
                     output_index=item["index"],
-                    item=_reasoning_item(item["id"], ""),
+                    item=_reasoning_item(item["id"], "", []),
                 )
             )
             part = {"type": "summary_text", "text": ""}
@@ -257,6 +261,38 @@ class _EventWriter:
         assert self.open is not None
         return frames, self.open
 
+    def _reasoning(self, event: ReasoningDelta) -> list[bytes]:
+        """Reasoning text streams as the summary; each completed block (signed, or redacted) is kept for the
+        item's `encrypted_content`."""
+        if not (event.text or event.signature or event.redacted is not None):
+            return []
+        frames, item = self._ensure_open("reasoning")
+        if event.text:
+            item["text"] += event.text
+            item["block_text"] += event.text
+            frames.append(
+                self.event(
+                    "response.reasoning_summary_text.delta",
+                    item_id=item["id"],
+                    output_index=item["index"],
+                    summary_index=0,
+                    delta=event.text,
+                )
+            )
+        if event.signature:
+            block = {"type": "thinking", "thinking": item["block_text"], "signature": event.signature}
+            item["blocks"].append(block)
+            item["block_text"] = ""
+        if event.redacted is not None:
+            item["blocks"].append({"type": "redacted_thinking", "data": event.redacted})
+        return frames
+
+    def failed(self, error: GatewayError) -> list[bytes]:
+        """`response.failed` with `response.error`: how a Responses stream ends when it breaks (Codex reads it)."""
+        final = response_object(self.request, self.response_id, self.output, "failed", None)
+        final["error"] = {"code": error.code or "server_error", "message": error.message}
+        return [self.event("response.failed", response=final)]
+
     def write(self, event: StreamEvent) -> list[bytes]:
         match event:
             case TextDelta(text=text):
@@ -270,17 +306,8 @@ class _EventWriter:
                     delta=text,
                 )
                 return [*frames, delta]
-            case ReasoningDelta(text=text) if text:
-                frames, item = self._ensure_open("reasoning")
-                item["text"] += text
-                delta = self.event(
-                    "response.reasoning_summary_text.delta",
-                    item_id=item["id"],
-                    output_index=item["index"],
-                    summary_index=0,
-                    delta=text,
-                )
-                return [*frames, delta]
+            case ReasoningDelta():
+                return self._reasoning(event)
             case ToolCallStart(index=index, id=call_id, name=name):
                 frames = self._open("function_call", call_id=call_id, name=name)
                 assert self.open is not None
@@ -306,29 +333,22 @@ class _EventWriter:
         return []
 
 
-async def sse_response_stream(
-    stream: ChatStream, request: ResponsesRequest, *, keepalive: float
-) -> AsyncIterator[bytes]:
-    """The Responses SSE for an open upstream stream; `event: error` if it fails after it began."""
-    writer = _EventWriter(request)
-    events = stream.events()
-    try:
-        for frame in writer.start():
-            yield frame
-        async for item in first_event(events, keepalive, KEEPALIVE):
-            if isinstance(item, bytes):
-                yield item
-                continue
-            for frame in writer.write(item):
-                yield frame
-        async for event in events:
-            for frame in writer.write(event):
-                yield frame
-    except GatewayError as exc:
-        yield writer.event("error", code=exc.code, message=exc.message, param=exc.param)
-    except Exception:
-        logger.exception("response stream failed after it began")
-        error = UpstreamError("The stream failed after it began.")
-        yield writer.event("error", code=error.code, message=error.message, param=None)
-    finally:
-        await stream.aclose()
+class ResponseEvents:
+    """The Responses event sequence as an SSE renderer; a failure after the start ends in `response.failed`."""
+
+    beat = KEEPALIVE
+
+    def __init__(self, request: ResponsesRequest) -> None:
+        self._writer = _EventWriter(request)
+
+    def opening(self) -> list[bytes]:
+        return self._writer.start()
+
+    def render(self, event: StreamEvent) -> list[bytes]:
+        return self._writer.write(event)
+
+    def closing(self) -> list[bytes]:
+        return []
+
+    def failure(self, error: GatewayError) -> list[bytes]:
+        return self._writer.failed(error)

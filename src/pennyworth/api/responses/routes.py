@@ -10,14 +10,15 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 
 from pennyworth.api.chat_policy import check_capabilities, check_images, route_for
 from pennyworth.api.dependencies import Caller, ServicesDep
 from pennyworth.api.openai.routes import ERROR_RESPONSES
-from pennyworth.api.responses.render import sse_response_stream, whole_response
+from pennyworth.api.responses.render import ResponseEvents, whole_response
 from pennyworth.api.responses.schemas import ResponsesRequest, chat_messages, chat_params
+from pennyworth.api.responses.tools import dropped_tools, dropped_tools_headers
+from pennyworth.api.sse import EventStreamResponse
 from pennyworth.llm.types import ChatCall
 
 router = APIRouter(prefix="/v1", tags=["OpenAI Responses"])
@@ -31,16 +32,15 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 async def create_response(body: ResponsesRequest, identity: Caller, services: ServicesDep) -> Response:
     """Create a model response (OpenAI's Responses API); `stream: true` for its server-sent events."""
     route = route_for(services, identity, body.model, "chat")
+    headers = dropped_tools_headers(dropped_tools(body.tools))
     messages = chat_messages(body)
     check_images(messages, services.settings.allow_remote_images)
     call = ChatCall(route=route, messages=messages, params=chat_params(body))
     check_capabilities(call)
     if not body.stream:
         result = await services.metering.chat(identity, call)
-        return Response(orjson.dumps(whole_response(body, result)), media_type="application/json")
+        answer = orjson.dumps(whole_response(body, result))
+        return Response(answer, media_type="application/json", headers=headers)
     stream = await services.metering.open_chat_stream(identity, call)
-    return StreamingResponse(
-        sse_response_stream(stream, body, keepalive=services.settings.stream_keepalive_seconds),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    keepalive = services.settings.stream_keepalive_seconds
+    return EventStreamResponse(stream, ResponseEvents(body), keepalive=keepalive, headers=headers)

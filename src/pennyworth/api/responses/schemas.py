@@ -3,8 +3,9 @@
 Codex CLI speaks only this API: message items with `input_text` parts and a `developer` role,
 `function_call` / `function_call_output` items on later turns, `store: false`, `include`, `prompt_cache_key`,
 `parallel_tool_calls`, `reasoning: {effort, summary}`. All are accepted; what Bedrock has no use for (include,
-prompt_cache_key, summary style, earlier reasoning items) is ignored. The gateway is stateless:
-`previous_response_id` and an explicit `store: true` are refused with a clear 400.
+prompt_cache_key, summary style) is ignored. Earlier `reasoning` items are replayed from their
+`encrypted_content` (see `reasoning`). The gateway is stateless: `previous_response_id` and an explicit
+`store: true` are refused with a clear 400.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pennyworth.api.responses.reasoning import replayed_blocks
 from pennyworth.errors import InvalidRequest
 
 
@@ -123,10 +125,13 @@ def chat_messages(request: ResponsesRequest) -> list[dict[str, Any]]:
     if isinstance(request.input, str):
         messages.append({"role": "user", "content": request.input})
         return messages
+    reasoning: list[dict[str, str]] = []  # replayed blocks waiting for the assistant turn they preceded
     for index, item in enumerate(request.input):
         kind = item.get("type", "message")
         if kind == "message":
             messages.append(_message(item, index))
+            if messages[-1]["role"] == "assistant" and reasoning:
+                messages[-1]["thinking_blocks"], reasoning = reasoning, []
         elif kind == "function_call":
             call = {
                 "id": item["call_id"],
@@ -137,7 +142,11 @@ def chat_messages(request: ResponsesRequest) -> list[dict[str, Any]]:
             if previous is not None and previous["role"] == "assistant":
                 previous.setdefault("tool_calls", []).append(call)
             else:
-                messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+                previous = {"role": "assistant", "content": None, "tool_calls": [call]}
+                messages.append(previous)
+            if reasoning:
+                previous["thinking_blocks"] = [*previous.get("thinking_blocks", []), *reasoning]
+                reasoning = []
         elif kind == "function_call_output":
             output = item.get("output", "")
             messages.append(
@@ -148,7 +157,7 @@ def chat_messages(request: ResponsesRequest) -> list[dict[str, Any]]:
                 }
             )
         elif kind == "reasoning":
-            continue  # earlier reasoning cannot be replayed to Bedrock from a summary: dropped
+            reasoning += replayed_blocks(item, index)  # replayed before the call or message it preceded
         else:
             raise InvalidRequest(
                 f"Input items of type '{kind}' are not supported.", param=f"input.{index}.type"

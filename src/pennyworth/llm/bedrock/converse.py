@@ -56,6 +56,7 @@ def result_from_converse(body: dict[str, Any], *, json_mode: bool, dumps: Callab
     reasoning: list[str] = []
     signature: str | None = None
     tool_calls: list[ToolCall] = []
+    thinking_blocks: list[dict[str, str]] = []
     for block in blocks:
         if "text" in block:
             texts.append(block["text"])
@@ -67,9 +68,17 @@ def result_from_converse(body: dict[str, Any], *, json_mode: bool, dumps: Callab
             else:
                 tool_calls.append(ToolCall(id=tool["toolUseId"], name=tool["name"], arguments=arguments))
         elif "reasoningContent" in block:
+            if "redactedContent" in block["reasoningContent"]:
+                data = block["reasoningContent"]["redactedContent"]
+                thinking_blocks.append({"type": "redacted_thinking", "data": data})
+                continue
             text_block = block["reasoningContent"].get("reasoningText") or {}
             reasoning.append(text_block.get("text", ""))
             signature = text_block.get("signature") or signature
+            if text_block.get("signature"):
+                thinking_blocks.append(
+                    {"type": "thinking", "thinking": text_block.get("text", ""), "signature": signature or ""}
+                )
     return ChatResult(
         text="".join(texts),
         reasoning="".join(reasoning) if reasoning else None,
@@ -77,6 +86,7 @@ def result_from_converse(body: dict[str, Any], *, json_mode: bool, dumps: Callab
         tool_calls=tool_calls,
         stop_reason=neutral_stop_reason(body.get("stopReason"), json_mode),
         usage=converse_usage(body.get("usage")),
+        thinking_blocks=thinking_blocks,
     )
 
 
@@ -125,5 +135,9 @@ class StreamTranslator:
             return ToolCallDelta(index=self._tool_index_by_block[block], arguments=tool.get("input", ""))
         reasoning = delta.get("reasoningContent")
         if reasoning is not None:
-            return ReasoningDelta(text=reasoning.get("text", ""), signature=reasoning.get("signature"))
+            return ReasoningDelta(
+                text=reasoning.get("text", ""),
+                signature=reasoning.get("signature"),
+                redacted=reasoning.get("redactedContent"),
+            )
         return None

@@ -50,6 +50,34 @@ def _model_info_for(model_id: str) -> dict[str, Any]:
     return {"supports_regex_lookaround": bedrock_model_supports_regex_lookaround(model_id)}
 
 
+_REDACTED_MARK = "pennyworth:redacted-thinking"
+
+
+def _redacted_as_marked(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """LiteLLM turns a `redacted_thinking` block into (empty) text, losing it: carry it through as a thinking
+    block under a marker signature, restored to Converse's `redactedContent` by `_restore_redacted`."""
+
+    def carried(block: dict[str, Any]) -> dict[str, Any]:
+        if block.get("type") != "redacted_thinking":
+            return block
+        return {"type": "thinking", "thinking": block.get("data", ""), "signature": _REDACTED_MARK}
+
+    return [
+        {**m, "thinking_blocks": [carried(b) for b in m["thinking_blocks"]]}
+        if m.get("thinking_blocks")
+        else m
+        for m in messages
+    ]
+
+
+def _restore_redacted(body: dict[str, Any]) -> None:
+    for message in body.get("messages") or []:
+        for block in message.get("content") or []:
+            text_block = (block.get("reasoningContent") or {}).get("reasoningText") or {}
+            if text_block.get("signature") == _REDACTED_MARK:
+                block["reasoningContent"] = {"redactedContent": text_block.get("text", "")}
+
+
 def translate_chat(call: ChatCall) -> ConverseRequest:
     """An OpenAI-shaped chat call → the Bedrock Converse request body."""
     wanted = {name: call.params[name] for name in MAPPED_PARAMS if call.params.get(name) is not None}
@@ -59,7 +87,7 @@ def translate_chat(call: ChatCall) -> ConverseRequest:
         )
         body = _CONVERSE._transform_request(
             model=call.route.model_id,
-            messages=call.messages,  # type: ignore[arg-type]  # OpenAI-shaped dicts, as LiteLLM reads them
+            messages=_redacted_as_marked(call.messages),  # type: ignore[arg-type]  # OpenAI-shaped dicts
             optional_params=optional,
             litellm_params={"model_info": _model_info_for(call.route.model_id)},
             headers={},
@@ -74,7 +102,9 @@ def translate_chat(call: ChatCall) -> ConverseRequest:
         raise InvalidRequest(
             f"Cannot send this request to '{call.route.name}': {clean_message(exc)}"
         ) from exc
-    return ConverseRequest(body=dict(body), json_mode=bool(optional.get("json_mode")))
+    body = dict(body)
+    _restore_redacted(body)
+    return ConverseRequest(body=body, json_mode=bool(optional.get("json_mode")))
 
 
 def warm_up(route: ModelRoute) -> None:
