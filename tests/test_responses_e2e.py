@@ -185,3 +185,55 @@ def test_errors_and_limits_from_responses(double, dynamodb, table_name) -> None:
     rows = UsageLedger(table(settings)).rows(record.key_id)
     seen = whole.usage.output_tokens + streamed[-1].response.usage.output_tokens
     assert sum(r.requests for r in rows) == 2 and sum(r.completion_tokens for r in rows) == seen
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_tools_the_gateway_does_not_run_are_dropped_and_named(gateway_url: str, double, stream: bool) -> None:
+    offered = [
+        WEATHER,
+        {"type": "web_search", "search_context_size": "medium"},
+        {"type": "web_search_preview"},
+        {"type": "namespace", "name": "multi_agent_v1", "tools": []},
+        {"type": "local_shell"},
+        {"type": "custom", "name": "apply_patch", "format": {"type": "text"}},
+    ]
+    body = {"model": "nova-pro", "input": "Hi", "tools": offered, "stream": stream}
+    response = httpx.post(
+        f"{gateway_url}/v1/responses", json=body, headers={"Authorization": f"Bearer {API_KEY}"}
+    )
+    assert response.status_code == 200
+    assert (
+        response.headers["x-pennyworth-dropped-tools"]
+        == "web_search,web_search_preview,namespace,local_shell,custom"
+    )
+    sent = next(b for op, _, b in reversed(double.requests) if op.startswith("converse"))
+    assert [t["toolSpec"]["name"] for t in sent["toolConfig"]["tools"]] == ["get_weather"]
+
+
+def test_only_function_tools_means_no_dropped_tools_header(client: openai.OpenAI) -> None:
+    raw = client.responses.with_raw_response.create(model="nova-pro", input="Hi", tools=[WEATHER])
+    assert "x-pennyworth-dropped-tools" not in raw.headers
+
+
+@pytest.mark.parametrize(
+    "tool",
+    [
+        {"type": "file_search", "vector_store_ids": ["vs_1"]},
+        {"type": "code_interpreter", "container": {"type": "auto"}},
+        {"type": "mcp", "server_label": "deepwiki", "server_url": "https://example.com/mcp"},
+        {
+            "type": "computer_use_preview",
+            "display_width": 1024,
+            "display_height": 768,
+            "environment": "linux",
+        },
+        {"type": "image_generation"},
+    ],
+    ids=lambda tool: tool["type"],
+)
+def test_server_side_tools_are_refused_naming_the_tool(client: openai.OpenAI, tool: dict) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.create(model="nova-pro", input="Hi", tools=[WEATHER, tool])
+    error = caught.value.body
+    assert error["param"] == "tools.1.type" and f"'{tool['type']}'" in error["message"]
+    assert error["code"] == "unsupported_tool"
