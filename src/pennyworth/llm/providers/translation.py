@@ -85,7 +85,7 @@ def translate_chat(call: ChatCall) -> ConverseRequest:
         optional = _CONVERSE.map_openai_params(
             non_default_params=wanted, optional_params={}, model=call.route.model_id, drop_params=False
         )
-        body = _CONVERSE._transform_request(
+        transformed = _CONVERSE._transform_request(
             model=call.route.model_id,
             messages=_redacted_as_marked(call.messages),  # type: ignore[arg-type]  # OpenAI-shaped dicts
             optional_params=optional,
@@ -102,7 +102,7 @@ def translate_chat(call: ChatCall) -> ConverseRequest:
         raise InvalidRequest(
             f"Cannot send this request to '{call.route.name}': {clean_message(exc)}"
         ) from exc
-    body = dict(body)
+    body: dict[str, Any] = dict(transformed)
     _restore_redacted(body)
     return ConverseRequest(body=body, json_mode=bool(optional.get("json_mode")))
 
