@@ -92,12 +92,13 @@ def test_chat_client_that_drops_reasoning_gets_an_answer_with_thinking_off(
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+@pytest.mark.parametrize("redacted", [False, True], ids=["signed", "redacted"])
 def test_chat_client_that_echoes_thinking_blocks_keeps_thinking_on(
-    client: openai.OpenAI, double: Any, stream: bool
+    client: openai.OpenAI, double: Any, stream: bool, redacted: bool
 ) -> None:
-    assistant = first_turn_chat(client, stream, "Weather in Paris? [[double:tool]]")
+    prompt = "Weather in Paris? [[double:tool]]" + (" [[double:redacted]]" if redacted else "")
+    assistant = first_turn_chat(client, stream, prompt)
     (block,) = assistant["thinking_blocks"]
-    assert block["type"] == "thinking" and block["thinking"] and block["signature"]
     messages = [{"role": "user", "content": "Weather in Paris?"}, assistant, tool_result(assistant)]
     reply = client.chat.completions.create(
         model=MODEL, messages=messages, tools=[CHAT_TOOL], reasoning_effort="low", stream=stream
@@ -107,10 +108,15 @@ def test_chat_client_that_echoes_thinking_blocks_keeps_thinking_on(
     sent = last_converse_body(double)
     assert thinking_on(sent)
     replayed = sent["messages"][1]["content"]
-    assert replayed[0]["reasoningContent"]["reasoningText"] == {
-        "text": block["thinking"],
-        "signature": block["signature"],
-    }
+    if redacted:
+        assert block["type"] == "redacted_thinking"
+        assert replayed[0]["reasoningContent"] == {"redactedContent": block["data"]}
+    else:
+        assert block["type"] == "thinking" and block["thinking"] and block["signature"]
+        assert replayed[0]["reasoningContent"]["reasoningText"] == {
+            "text": block["thinking"],
+            "signature": block["signature"],
+        }
     assert "toolUse" in replayed[-1]
 
 
@@ -123,13 +129,16 @@ def responses_first_turn(client: openai.OpenAI, stream: bool, prompt: str) -> li
         "include": ["reasoning.encrypted_content"],
         "store": False,
     }
-    if stream:
-        events = list(client.responses.create(**request, stream=True))
-        assert events[-1].type == "response.completed"
-        output = events[-1].response.output
-    else:
-        output = client.responses.create(**request).output
-    return [item.model_dump(exclude_none=True) for item in output]
+    return [item.model_dump(exclude_none=True) for item in create_response(client, request, stream).output]
+
+
+def create_response(client: openai.OpenAI, request: dict[str, Any], stream: bool) -> Any:
+    """The final response object, whole or from the stream's `response.completed`."""
+    if not stream:
+        return client.responses.create(**request)
+    events = list(client.responses.create(**request, stream=True))
+    assert events[-1].type == "response.completed"
+    return events[-1].response
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
@@ -155,13 +164,7 @@ def test_responses_replays_reasoning_items_from_encrypted_content(
         "reasoning": {"effort": "low"},
         "store": False,
     }
-    if stream:
-        events = list(client.responses.create(**request, stream=True))
-        assert events[-1].type == "response.completed"
-        text = events[-1].response.output_text
-    else:
-        text = client.responses.create(**request).output_text
-    assert text == "The tool says: Sunny, 21 C"
+    assert create_response(client, request, stream).output_text == "The tool says: Sunny, 21 C"
     sent = last_converse_body(double)
     assert thinking_on(sent)
     assistant = sent["messages"][1]["content"]
