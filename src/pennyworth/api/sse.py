@@ -1,11 +1,12 @@
 """Server-Sent Events for the three streamed APIs: one response type that owns its upstream stream.
 
-`EventStreamResponse` runs, in one anyio task group: the producer (reads the upstream stream and renders each
-event with the API's `SseRenderer`), the keep-alive (a beat every `keepalive` seconds until the first event)
-and a watcher for the client's disconnect; the request's own task writes the frames to the client. Whatever
-ends the stream — the last event, an upstream failure, the client leaving at any moment — the group ends,
-and only then is the upstream stream closed, exactly once, shielded from cancellation (its metering settles
-usage there). Nothing reads the upstream stream outside the group, so nothing can close it while it is read.
+`EventStreamResponse` runs, in one anyio task group: the relay (reads the upstream stream and writes each
+event's frames, rendered by the API's `SseRenderer`, the moment it arrives), the keep-alive (a beat every
+`keepalive` seconds until the first event, then it hands the connection over to the relay) and a watcher
+for the client's disconnect. Whatever ends the stream — the last event, an upstream failure, the client
+leaving at any moment — the group ends, and only then is the upstream stream closed, exactly once, shielded
+from cancellation (its metering settles usage there). Nothing reads the upstream stream outside the group,
+so nothing can close it while it is being read.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from collections.abc import Mapping
 from typing import Protocol
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -62,59 +62,71 @@ class EventStreamResponse(Response):
         self.init_headers({**SSE_HEADERS, **(headers or {})})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        frames_in, frames_out = anyio.create_memory_object_stream[bytes](0)
-        first_event = anyio.Event()
+        first_event = anyio.Event()  # set by the relay when the model's first event (or the end) arrives
+        beats_over = anyio.Event()  # set by the keep-alive when it has stopped writing
         try:
             async with anyio.create_task_group() as group:
                 group.start_soon(self._watch_disconnect, receive, group.cancel_scope)
-                group.start_soon(self._produce, frames_in.clone(), first_event)
-                group.start_soon(self._keep_alive, frames_in, first_event)
-                await self._write(send, frames_out)
-                group.cancel_scope.cancel()  # the watcher: the response is complete
+                if await self._write(send, self._renderer.opening(), start=True):
+                    group.start_soon(self._keep_alive, send, first_event, beats_over, group.cancel_scope)
+                    await self._relay(send, first_event, beats_over)
+                group.cancel_scope.cancel()  # the response is complete (or the client gone): stop the others
         finally:
             with anyio.CancelScope(shield=True):
                 await self._stream.aclose()
 
-    async def _write(self, send: Send, frames: MemoryObjectReceiveStream[bytes]) -> None:
+    async def _write(
+        self, send: Send, frames: list[bytes], *, start: bool = False, end: bool = False
+    ) -> bool:
+        """Write frames to the client; False once it has gone."""
         try:
-            await send(
-                {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
-            )
-            async with frames:
-                async for frame in frames:
-                    await send({"type": "http.response.body", "body": frame, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            if start:
+                await send(
+                    {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+                )
+            for frame in frames:
+                await send({"type": "http.response.body", "body": frame, "more_body": True})
+            if end:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:
             logger.info("client left during the stream")
+            return False
+        return True
 
-    async def _produce(self, out: MemoryObjectSendStream[bytes], first_event: anyio.Event) -> None:
-        renderer = self._renderer
-        async with out:
-            for frame in renderer.opening():
-                await out.send(frame)
-            try:
-                async for event in self._stream.events():
+    async def _relay(self, send: Send, first_event: anyio.Event, beats_over: anyio.Event) -> None:
+        """Read the upstream stream and write each event's frames as it arrives (the per-chunk hot path)."""
+        render = self._renderer.render
+        try:
+            async for event in self._stream.events():
+                if not first_event.is_set():  # hand over from the keep-alive: one writer at a time
                     first_event.set()
-                    for frame in renderer.render(event):
-                        await out.send(frame)
-                ending = renderer.closing()
-            except GatewayError as exc:
-                ending = renderer.failure(exc)
-            except Exception:
-                logger.exception("stream failed after it began")
-                ending = renderer.failure(UpstreamError("The stream failed after it began."))
-            first_event.set()
-            for frame in ending:
-                await out.send(frame)
+                    await beats_over.wait()
+                if not await self._write(send, render(event)):
+                    return
+            ending = self._renderer.closing()
+        except GatewayError as exc:
+            ending = self._renderer.failure(exc)
+        except Exception:
+            logger.exception("stream failed after it began")
+            ending = self._renderer.failure(UpstreamError("The stream failed after it began."))
+        first_event.set()
+        await beats_over.wait()
+        await self._write(send, ending, end=True)
 
-    async def _keep_alive(self, out: MemoryObjectSendStream[bytes], first_event: anyio.Event) -> None:
-        async with out:
+    async def _keep_alive(
+        self, send: Send, first_event: anyio.Event, beats_over: anyio.Event, group: anyio.CancelScope
+    ) -> None:
+        try:
             while True:
                 with anyio.move_on_after(self._keepalive):
                     await first_event.wait()
                 if first_event.is_set():
                     return
-                await out.send(self._renderer.beat)
+                if not await self._write(send, [self._renderer.beat]):
+                    group.cancel()  # the client left while the model was silent
+                    return
+        finally:
+            beats_over.set()
 
     @staticmethod
     async def _watch_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
