@@ -33,6 +33,14 @@ def note_successor(route: ModelRoute) -> None:
         note_served_model(route.name)
 
 
+DROPPED_TOOLS_HEADER = "x-pennyworth-dropped-tools"
+
+
+def dropped_tools_headers(dropped: list[str]) -> dict[str, str]:
+    """The response header naming the tools a request offered that the gateway dropped (none: no header)."""
+    return {DROPPED_TOOLS_HEADER: ",".join(dropped)} if dropped else {}
+
+
 def check_images(messages: list[dict[str, Any]], allow_remote: bool) -> None:
     """Images must be inline `data:` URIs; remote URLs only when the operator allows fetching (SSRF)."""
     for m_index, message in enumerate(messages):

@@ -24,7 +24,7 @@ from pennyworth.api.anthropic.schemas import (
     MessagesRequest,
     TokenCount,
 )
-from pennyworth.api.chat_policy import note_successor
+from pennyworth.api.chat_policy import dropped_tools_headers, note_successor
 from pennyworth.api.dependencies import Caller, Services, ServicesDep
 from pennyworth.api.sse import EventStreamResponse
 from pennyworth.catalog import ModelRoute
@@ -34,7 +34,6 @@ from pennyworth.llm.types import MessagesCall
 from pennyworth.observability import get_logger
 
 logger = get_logger("api")
-DROPPED_TOOLS_HEADER = "x-pennyworth-dropped-tools"
 router = APIRouter(prefix="/v1", tags=["Anthropic"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": AnthropicError} for status in (400, 401, 403, 404, 413, 429, 500, 502, 504, 529)
@@ -63,10 +62,9 @@ def claude_route(services: Services, identity: KeyIdentity, model: str) -> Model
 def _dropped_tools_header(body: CountTokensRequest) -> dict[str, str]:
     """`x-pennyworth-dropped-tools` naming the server tools Bedrock does not run (also logged), if any."""
     dropped = server_tools({"tools": body.tools})
-    if not dropped:
-        return {}
-    logger.info("Anthropic server tools dropped (Bedrock does not run them): %s", dropped)
-    return {DROPPED_TOOLS_HEADER: ",".join(dropped)}
+    if dropped:
+        logger.info("Anthropic server tools dropped (Bedrock does not run them): %s", dropped)
+    return dropped_tools_headers(dropped)
 
 
 def _betas_of(services: Services, route: ModelRoute) -> frozenset[str]:

@@ -12,12 +12,12 @@ import orjson
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from pennyworth.api.chat_policy import check_capabilities, check_images, route_for
+from pennyworth.api.chat_policy import check_capabilities, check_images, dropped_tools_headers, route_for
 from pennyworth.api.dependencies import Caller, ServicesDep
 from pennyworth.api.openai.routes import ERROR_RESPONSES
 from pennyworth.api.responses.render import ResponseEvents, whole_response
 from pennyworth.api.responses.schemas import ResponsesRequest, chat_messages, chat_params
-from pennyworth.api.responses.tools import dropped_tools, dropped_tools_headers
+from pennyworth.api.responses.tools import dropped_tools
 from pennyworth.api.sse import EventStreamResponse
 from pennyworth.llm.types import ChatCall
 

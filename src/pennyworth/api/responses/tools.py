@@ -21,7 +21,6 @@ from pennyworth.errors import InvalidRequest
 from pennyworth.observability import get_logger
 
 logger = get_logger("api")
-DROPPED_TOOLS_HEADER = "x-pennyworth-dropped-tools"
 REFUSED = (
     "file_search",
     "code_interpreter",
@@ -51,7 +50,3 @@ def dropped_tools(tools: list[dict[str, Any]] | None) -> list[str]:
     if dropped:
         logger.info("tools dropped (not run by this gateway): %s", ",".join(dropped))
     return dropped
-
-
-def dropped_tools_headers(dropped: list[str]) -> dict[str, str]:
-    return {DROPPED_TOOLS_HEADER: ",".join(dropped)} if dropped else {}
