@@ -7,6 +7,7 @@ counted; the gateway's own DynamoDB client work (signing, serialising the ledger
 fresh process of its own, against the same double.
 
     make bench                      # or: .venv/bin/python bench/gateway_bench.py [--requests 300] [--streams 8]
+    make bench ARGS=--caching       # the prompt caching bench instead (bench/caching_bench.py)
 """
 
 from __future__ import annotations
@@ -292,7 +293,12 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=3)
     parser.add_argument("--worker", choices=["litellm", "boto3"])
     parser.add_argument("--double")
-    args = parser.parse_args()
+    parser.add_argument("--caching", action="store_true", help="run the prompt caching bench instead")
+    args, rest = parser.parse_known_args()
+    if args.caching:
+        sys.exit(subprocess.run([sys.executable, str(ROOT / "bench" / "caching_bench.py"), *rest]).returncode)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.worker:
         worker(args.worker, args.double, args.requests, args.streams)
         return

@@ -25,6 +25,36 @@ def test_every_bedrock_route_is_known_to_the_litellm_price_map() -> None:
     assert stale == [], f"models.yaml routes to ids the pinned LiteLLM price map does not know: {stale}"
 
 
+def test_every_fallback_bedrock_id_is_known_to_the_price_map(catalog: Catalog) -> None:
+    known = known_bedrock_ids()
+    for name in catalog.public_names():
+        route = catalog.resolve(name)
+        assert all(f.model_id in known for f in route.fallbacks if f.provider == "bedrock"), name
+
+
+def test_models_that_cache_say_how(catalog: Catalog) -> None:
+    for entry in read_catalog_file(None).models:
+        assert ("prompt_cache" in entry.capabilities) == (entry.prompt_cache is not None), entry.name
+
+
+def test_fallbacks_are_other_profiles_or_other_models(tmp_path: Path) -> None:
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        "models:\n"
+        "  - {name: big, kind: chat, model_id: us.anthropic.claude-opus-5-5,"
+        " fallbacks: [global.anthropic.claude-opus-5-5, small]}\n"
+        "  - {name: small, kind: chat, model_id: us.anthropic.claude-sonnet-5-5}\n"
+        "aliases: {opus: big}\n"
+    )
+    catalog = load_catalog(Settings(models_file=path))
+    chain = [(r.name, r.model_id) for r in catalog.resolve("big").fallbacks]
+    assert chain == [("big", "global.anthropic.claude-opus-5-5"), ("small", "us.anthropic.claude-sonnet-5-5")]
+    assert [r.name for r in catalog.resolve("opus").fallbacks] == ["opus", "small"]
+    path.write_text("models:\n  - {name: loop, kind: chat, model_id: a.b, fallbacks: [loop]}\n")
+    with pytest.raises(ValueError, match="falls back to itself"):
+        load_catalog(Settings(models_file=path))
+
+
 def test_kinds_agree_with_the_price_map() -> None:
     for entry in read_catalog_file(None).models:
         assert bedrock_model_kind(entry.model_id) == entry.kind, entry.name

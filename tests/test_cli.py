@@ -136,6 +136,7 @@ def test_usage_report(env) -> None:
         "prompt_tokens": 11,
         "completion_tokens": 6,
         "cached_tokens": 2,
+        "cache_write_tokens": 0,
         "cost_usd": 0.75,
     }
     assert {r["model"]: r["requests"] for r in report["rows"]} == {"nova-pro": 2, "claude-sonnet-5-5": 1}
@@ -159,3 +160,11 @@ def test_errors_are_one_line(env, dynamodb: str) -> None:
     no_credentials.update(AWS_CONFIG_FILE="/nonexistent", AWS_SHARED_CREDENTIALS_FILE="/nonexistent")
     result = run(no_credentials, "keys", "list")
     assert result.returncode == 1 and "no AWS credentials" in result.stderr
+
+
+def test_automatic_cache_points_per_key(env) -> None:
+    created = json.loads(ok(env, "keys", "create", "--name", "no cache", "--auto-cache", "off", "--json"))
+    assert created["auto_cache_points"] is False
+    updated = json.loads(ok(env, "keys", "update", created["key_id"], "--auto-cache", "on", "--json"))
+    assert updated["auto_cache_points"] is True
+    assert json.loads(ok(env, "keys", "create", "--name", "default", "--json"))["auto_cache_points"] is True

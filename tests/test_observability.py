@@ -173,3 +173,18 @@ def test_pennyworth_serve_logs_one_json_line_per_request(double, dynamodb, table
     record = json.loads(chat_lines[0])
     assert (record["message"], record["status"], record["key_id"]) == ("request", 200, KEY_ID)
     assert "one line please" not in text
+
+
+def test_retries_and_failovers_are_counted_by_model(make_settings, capfd) -> None:
+    text = "[[double:throttle_first=99]] [[double:throttle_model=us.anthropic.claude-sonnet-5-5]] counted"
+    with serve_app(create_app(make_settings(emit_metrics=True, retry_base_seconds=0.01))) as url:
+        response = httpx.post(
+            f"{url}/v1/chat/completions",
+            json={"model": "claude-sonnet-5-5", "messages": [{"role": "user", "content": text}]},
+            headers={"Authorization": f"Bearer {API_KEY}"},
+            timeout=30,
+        )
+    assert response.status_code == 200
+    (document,) = [d for d in emf_documents(capfd.readouterr().out) if "BedrockRetries" in d]
+    assert document["model"] == "claude-sonnet-5-5"
+    assert (document["BedrockRetries"], document["BedrockFailovers"]) == ([2.0], [1.0])

@@ -26,9 +26,20 @@ from pennyworth.settings import Settings
 
 _DATE_SUFFIX = re.compile(r"-\d{8}$")
 ModelKind = Literal["chat", "embedding"]
+CacheTtl = Literal["5m", "1h"]
 Capability = Literal["tools", "vision", "reasoning", "json_schema", "prompt_cache", "dimensions"]
 # Given a raw provider id, the kind the price map records for it (None when the id is unknown there).
 RawIdLookup = Callable[[str], ModelKind | None]
+
+
+class PromptCacheSpec(BaseModel):
+    """A model's prompt caching on Bedrock: the shortest prefix it caches, and the TTLs it accepts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_tokens: int = Field(gt=0)
+    ttls: frozenset[CacheTtl] = frozenset({"5m"})
+    tools: bool = True  # whether the model takes a cache point in `toolConfig.tools` (Nova does not)
 
 
 class CatalogEntry(BaseModel):
@@ -49,6 +60,8 @@ class CatalogEntry(BaseModel):
     successor: str | None = None  # the catalog model that replaces it
     after_end_of_life: Literal["serve_successor", "refuse"] = "refuse"
     betas: frozenset[str] | None = None  # Claude: anthropic-beta flags Bedrock takes for this model
+    prompt_cache: PromptCacheSpec | None = None
+    fallbacks: tuple[str, ...] = ()  # Bedrock ids (other profiles of this model) or catalog names, in order
 
 
 class CatalogFile(BaseModel):
@@ -76,9 +89,13 @@ class ModelRoute:
     output_cost_per_token: float | None = None
     betas: frozenset[str] | None = None
     retired: str | None = None  # the retired catalog model this route serves in place of
+    prompt_cache: PromptCacheSpec | None = None
+    fallbacks: tuple[ModelRoute, ...] = ()  # where to go when this route is throttled, in order
 
     @classmethod
-    def from_entry(cls, entry: CatalogEntry, public_name: str | None = None) -> ModelRoute:
+    def from_entry(
+        cls, entry: CatalogEntry, public_name: str | None = None, fallbacks: tuple[ModelRoute, ...] = ()
+    ) -> ModelRoute:
         return cls(
             name=public_name or entry.name,
             kind=entry.kind,
@@ -90,6 +107,8 @@ class ModelRoute:
             input_cost_per_token=entry.input_cost_per_token,
             output_cost_per_token=entry.output_cost_per_token,
             betas=entry.betas,
+            prompt_cache=entry.prompt_cache,
+            fallbacks=fallbacks,
         )
 
 
@@ -116,6 +135,20 @@ class Catalog:
             alias: self._alias_target(target, defaults) for alias, target in spec.aliases.items()
         }
         self._raw_id_lookup = raw_id_lookup if spec.allow_raw_model_ids else None
+        self._fallbacks = {entry.name: self._fallback_routes(entry) for entry in spec.models}
+
+    def _fallback_routes(self, entry: CatalogEntry) -> tuple[ModelRoute, ...]:
+        """An entry's failover chain: a catalog name is that model's route; anything else is another Bedrock id
+        (an inference profile) for the same model, under the same public name and prices."""
+        routes = []
+        for target in entry.fallbacks:
+            if target == entry.name or target == entry.model_id:
+                raise ValueError(f"models.yaml: {entry.name} falls back to itself")
+            if target in self._entries:
+                routes.append(ModelRoute.from_entry(self._entries[target]))
+            else:
+                routes.append(ModelRoute.from_entry(entry.model_copy(update={"model_id": target})))
+        return tuple(routes)
 
     def _alias_target(self, target: str, defaults: dict[str, str]) -> str:
         if target.startswith("default:"):
@@ -132,10 +165,17 @@ class Catalog:
     def _retired(self, entry: CatalogEntry) -> bool:
         return entry.deprecated is not None and self._today() >= entry.deprecated
 
+    def _fallbacks_named(self, entry: CatalogEntry, public_name: str | None) -> tuple[ModelRoute, ...]:
+        """The entry's fallbacks; another profile of the same model keeps the name (alias) the client used."""
+        fallbacks = self._fallbacks[entry.name]
+        if public_name is None:
+            return fallbacks
+        return tuple(replace(r, name=public_name) if r.name == entry.name else r for r in fallbacks)
+
     def _route(self, entry: CatalogEntry, public_name: str | None = None) -> ModelRoute:
         """The entry's route; past its end of life, its successor's (or ModelNotFound naming the successor)."""
         if not self._retired(entry):
-            return ModelRoute.from_entry(entry, public_name)
+            return ModelRoute.from_entry(entry, public_name, self._fallbacks_named(entry, public_name))
         if entry.after_end_of_life == "serve_successor" and entry.successor is not None:
             successor = self._route(self._entries[entry.successor])
             return replace(successor, retired=entry.name)

@@ -9,8 +9,9 @@ The request line carries the correlation id (API Gateway's request id, which the
 `x-amzn-request-context`), the caller's source IP (from the same context, else the peer), method, path, status,
 latency, the caller's key id and the model served in place of a retired one (also sent as
 `x-pennyworth-served-model`) — never a key, never prompt or completion text. Model calls emit CloudWatch EMF
-metrics under the `pennyworth` namespace, by model: Requests, InputTokens, OutputTokens, CachedTokens, CostUSD,
-UpstreamErrors, CallLatency.
+metrics under the `pennyworth` namespace, by model: Requests, InputTokens, OutputTokens, CachedTokens,
+CacheWriteTokens, CostUSD, UpstreamErrors, CallLatency; and BedrockRetries / BedrockFailovers when
+throttling was absorbed.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class TokenCounts(Protocol):
     prompt_tokens: int
     completion_tokens: int
     cache_read_tokens: int
+    cache_write_tokens: int
 
 
 Scope = MutableMapping[str, Any]
@@ -93,6 +95,7 @@ def emit_call_metrics(
         metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=usage.prompt_tokens)
         metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=usage.completion_tokens)
         metrics.add_metric(name="CachedTokens", unit=MetricUnit.Count, value=usage.cache_read_tokens)
+        metrics.add_metric(name="CacheWriteTokens", unit=MetricUnit.Count, value=usage.cache_write_tokens)
     metrics.add_metric(name="CostUSD", unit=MetricUnit.NoUnit, value=cost_usd)
     metrics.flush_metrics()
 
@@ -104,6 +107,15 @@ def gateway_context(headers: dict[bytes, bytes]) -> dict[str, Any]:
     except ValueError:
         return {}
     return context if isinstance(context, dict) else {}
+
+
+def emit_failover_metrics(model: str, retries: int, failovers: int) -> None:
+    """Retries and failovers that absorbed Bedrock's throttling on one call, by the model asked for."""
+    metrics = EphemeralMetrics(namespace=NAMESPACE, service="pennyworth")
+    metrics.add_dimension(name="model", value=model)
+    metrics.add_metric(name="BedrockRetries", unit=MetricUnit.Count, value=retries)
+    metrics.add_metric(name="BedrockFailovers", unit=MetricUnit.Count, value=failovers)
+    metrics.flush_metrics()
 
 
 def correlation_id(headers: dict[bytes, bytes]) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,6 +67,25 @@ class Settings(BaseSettings):
     upstream_timeout_seconds: float = Field(default=600.0, gt=0)
     upstream_connect_timeout_seconds: float = Field(default=10.0, gt=0)
     stream_keepalive_seconds: float = Field(default=15.0, gt=0)
+
+    # --- prompt caching and throttling (Bedrock) -----------------------------------------------------------
+    auto_cache_points: bool = Field(
+        default=True,
+        description="Place Bedrock cache points on Converse requests to models that cache (see README).",
+    )
+    cache_ttl: Literal["5m", "1h"] = Field(
+        default="5m", description="TTL of automatic cache points (1h only where the model supports it)."
+    )
+    absorb_throttling: bool = Field(
+        default=True, description="Retry and fail over Bedrock throttling before the first byte (see README)."
+    )
+    retry_deadline_seconds: float = Field(
+        default=20.0, ge=0, description="The most a request waits in total between retries of Bedrock."
+    )
+    attempts_per_route: int = Field(
+        default=3, ge=1, description="Tries on one Bedrock route before failover."
+    )
+    retry_base_seconds: float = Field(default=0.25, ge=0, description="Backoff base (full jitter, doubling).")
 
     # --- keys, limits and usage (DynamoDB) -------------------------------------------------------------
     table_name: str = Field(

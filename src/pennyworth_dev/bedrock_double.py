@@ -28,6 +28,8 @@ from botocore.credentials import Credentials
 
 from pennyworth_dev import double_claude as claude
 from pennyworth_dev import double_script as script
+from pennyworth_dev.double_cache import PromptCache
+from pennyworth_dev.double_throttle import Throttle, Throttled
 from pennyworth_dev.eventstream import event_frame, exception_frame
 
 STATUS_BY_ERROR = {
@@ -111,14 +113,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.server.record(operation, model_id, body)
         try:
+            if operation != "count-tokens":
+                self.server.throttle.check(model_id, body)
             if operation == "converse":
-                reply = script.converse_reply(body, model_id)
+                reply = self._converse_reply(model_id, body)
                 time.sleep(reply.number("first_token_delay"))
                 self._json(script.converse_response(reply))
             elif operation == "converse-stream":
-                self._stream(script.converse_reply(body, model_id))
+                self._stream(self._converse_reply(model_id, body))
             elif operation == "invoke" and claude.is_claude_body(body):
-                message = claude.reply(body, model_id)
+                message = self._claude_reply(model_id, body)
                 time.sleep(float(message.pop("_directives").get("first_token_delay", 0)))
                 self._json(
                     message, {"X-Amzn-Bedrock-Input-Token-Count": str(message["usage"]["input_tokens"])}
@@ -127,21 +131,48 @@ class _Handler(BaseHTTPRequestHandler):
                 answer, tokens = script.embedding_response(model_id, body)
                 self._json(answer, {"X-Amzn-Bedrock-Input-Token-Count": str(tokens)})
             elif operation == "invoke-with-response-stream":
-                self._stream_claude(claude.reply(body, model_id))
+                self._stream_claude(self._claude_reply(model_id, body))
             elif operation == "count-tokens":
                 self._json(claude.count_tokens(model_id, body))
             else:
                 self._error("UnknownOperationException", f"Unknown operation {operation}", 404)
+        except Throttled as exc:
+            retry = {"Retry-After": exc.retry_after} if exc.retry_after else {}
+            self._error(exc.name, exc.message, STATUS_BY_ERROR.get(exc.name, 400), retry)
         except script.DoubleError as exc:
             self._error(exc.name, exc.message, STATUS_BY_ERROR.get(exc.name, 400))
         except (BrokenPipeError, ConnectionResetError):  # the caller gave up (timeouts, disconnects)
             self.server.note_disconnect()
             self.close_connection = True
 
-    def _error(self, name: str, message: str, status: int) -> None:
+    def _converse_reply(self, model_id: str, body: dict[str, Any]) -> script.Reply:
+        """The scripted reply, with the prompt cache's reads and writes and the double's token count."""
+        reply = script.converse_reply(body, model_id)
+        cache = self.server.prompt_cache.apply(model_id, body)
+        if "cache_read" not in reply.directives:
+            reply.cache_read, reply.cache_write = cache.read, cache.write
+            reply.cache_reported = cache.marked
+            reply.input_tokens = max(cache.total - cache.read - cache.write, 0 if cache.marked else 1)
+        return reply
+
+    def _claude_reply(self, model_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Claude's scripted message, with the prompt cache's reads and writes when the body has cache marks."""
+        message = claude.reply(body, model_id)
+        cache = self.server.prompt_cache.apply(model_id, body)
+        if cache.marked and "cache_read" not in message["_directives"]:
+            message["usage"].update(
+                input_tokens=cache.total - cache.read - cache.write,
+                cache_read_input_tokens=cache.read,
+                cache_creation_input_tokens=cache.write,
+            )
+        return message
+
+    def _error(self, name: str, message: str, status: int, headers: dict[str, str] | None = None) -> None:
         payload = json.dumps({"message": message}).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        for header, value in (headers or {}).items():
+            self.send_header(header, value)
         self.send_header("x-amzn-ErrorType", f"{name}:http://internal.amazon.com/coral/com.amazon.bedrock/")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
@@ -280,6 +311,8 @@ class _Server(ThreadingHTTPServer):
         self.deltas_sent = 0
         self.disconnects = 0
         self.open_streams = 0
+        self.prompt_cache = PromptCache()
+        self.throttle = Throttle()
 
     def record(self, operation: str, model_id: str, body: dict[str, Any]) -> None:
         with self.lock:
@@ -330,6 +363,10 @@ class BedrockDouble:
     def disconnects(self) -> int:
         with self._server.lock:
             return self._server.disconnects
+
+    def calls_to(self, operation: str, text: str) -> list[str]:
+        """The model ids of `operation` calls whose body mentions `text` (to count attempts), in order."""
+        return [model for op, model, body in self.requests if op == operation and text in json.dumps(body)]
 
     def start(self) -> BedrockDouble:
         self._thread.start()

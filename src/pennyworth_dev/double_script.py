@@ -55,6 +55,8 @@ class Reply:
     input_tokens: int
     output_tokens: int
     cache_read: int = 0
+    cache_write: int = 0
+    cache_reported: bool = False  # the request had cache points (or a cache directive): usage names both
     directives: dict[str, str] = field(default_factory=dict)
 
     def number(self, name: str, default: float = 0.0) -> float:
@@ -240,9 +242,10 @@ def usage_of(reply: Reply) -> dict[str, int]:
         "outputTokens": reply.output_tokens,
         "totalTokens": reply.input_tokens + reply.output_tokens + reply.cache_read,
     }
-    if reply.cache_read:
+    if reply.cache_read or reply.cache_write or reply.cache_reported:
         usage["cacheReadInputTokens"] = reply.cache_read
-        usage["cacheWriteInputTokens"] = 0
+        usage["cacheWriteInputTokens"] = reply.cache_write
+        usage["totalTokens"] += reply.cache_write
     return usage
 
 

@@ -70,6 +70,7 @@ class KeyRecord:
     budget_usd: float | None = None
     budget_period: BudgetPeriod = "monthly"
     tags: dict[str, str] = field(default_factory=dict)
+    auto_cache_points: bool = True  # False: no automatic prompt cache points for this key
 
     def matches(self, full_key: str) -> bool:
         return hmac.compare_digest(self.key_hash, key_digest(full_key))
@@ -106,6 +107,7 @@ class KeyRecord:
             budget_usd=number("budget_usd", float),
             budget_period=item.get("budget_period", "monthly"),
             tags=dict(item.get("tags") or {}),
+            auto_cache_points=bool(item.get("auto_cache_points", True)),
         )
 
 
@@ -178,6 +180,7 @@ class KeyIdentity:
     tpm: int | None = None
     budget_usd: float | None = None
     budget_period: str = "monthly"
+    auto_cache_points: bool = True
 
     def allows(self, model: str) -> bool:
         """Whether the key's model allow-list (names or globs; empty = all) admits `model`."""
@@ -193,4 +196,5 @@ class KeyIdentity:
             tpm=record.tpm,
             budget_usd=record.budget_usd,
             budget_period=record.budget_period,
+            auto_cache_points=record.auto_cache_points,
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import anyio
@@ -59,6 +60,17 @@ def _as_text_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"role": "user", "content": "\n".join(texts)}]
 
 
+def _for_key(identity: KeyIdentity, call: ChatCall) -> ChatCall:
+    """The call as this key may make it: its fallbacks, and its choice about automatic cache points."""
+    return replace(call, route=for_key(identity, call.route), auto_cache_points=identity.auto_cache_points)
+
+
+def for_key(identity: KeyIdentity, route: ModelRoute) -> ModelRoute:
+    """The route with only the fallbacks this key may use (another model must be on its allow-list)."""
+    allowed = tuple(fallback for fallback in route.fallbacks if identity.allows(fallback.name))
+    return route if allowed == route.fallbacks else replace(route, fallbacks=allowed)
+
+
 class Metering:
     def __init__(
         self, llm: LLMService, limiter: Limiter, ledger: UsageLedger, emit_metrics: bool = False
@@ -89,7 +101,9 @@ class Metering:
         model = route.name
         cost = cost_usd(route, usage) if usage is not None else 0.0
         with anyio.CancelScope(shield=True):
-            await self._ledger.record_async(identity.key_id, model, usage, cost, error=error)
+            await self._ledger.record_async(
+                identity.key_id, model, usage, cost, error=error, route=route.model_id
+            )
             if identity.tpm is not None or identity.budget_usd is not None:
                 tokens = usage.total_tokens if usage else 0
                 try:
@@ -117,15 +131,17 @@ class Metering:
         estimate: Callable[[], int],
         call_upstream: Callable[[], Awaitable[T]],
         anthropic_usage: Callable[[T], Usage],
+        route_of: Callable[[T], ModelRoute | None] = lambda _: None,
     ) -> T:
-        """Admit, call, then record: the answer's usage, or one error when the call failed."""
+        """Admit, call, then record on the route that answered: its usage, or one error when the call failed."""
         admission = await self._admit(identity, estimate)
         try:
             answer = await call_upstream()
         except BaseException:
             await self._settle_shielded(identity, admission, route, None, error=True)
             raise
-        await self._settle_shielded(identity, admission, route, anthropic_usage(answer), error=False)
+        served = route_of(answer) or route
+        await self._settle_shielded(identity, admission, served, anthropic_usage(answer), error=False)
         return answer
 
     async def _stream(
@@ -142,21 +158,23 @@ class Metering:
         except BaseException:
             await self._settle_shielded(identity, admission, route, None, error=True)
             raise
-        events = self._metered(identity, admission, route, estimate, inner)
+        events = self._metered(identity, admission, inner.route or route, estimate, inner)
 
         async def close() -> None:
             await events.aclose()
             await inner.aclose()
 
-        return ChatStream(events, close)
+        return ChatStream(events, close, inner.route)
 
     async def chat(self, identity: KeyIdentity, call: ChatCall) -> ChatResult:
+        call = _for_key(identity, call)
         estimate = lambda: estimate_prompt_tokens(call.route, call.messages)  # noqa: E731
         return await self._whole(
-            identity, call.route, estimate, lambda: self.llm.chat(call), lambda r: r.usage
+            identity, call.route, estimate, lambda: self.llm.chat(call), lambda r: r.usage, lambda r: r.route
         )
 
     async def open_chat_stream(self, identity: KeyIdentity, call: ChatCall) -> ChatStream:
+        call = _for_key(identity, call)
         estimate = lambda: estimate_prompt_tokens(call.route, call.messages)  # noqa: E731
         return await self._stream(identity, call.route, estimate, lambda: self.llm.open_chat_stream(call))
 
@@ -194,17 +212,21 @@ class Metering:
                 )
                 await self._settle_shielded(identity, admission, route, usage, error=False)
 
-    async def messages(self, identity: KeyIdentity, call: MessagesCall) -> dict[str, Any]:
-        answer, _ = await self._whole(
+    async def messages(self, identity: KeyIdentity, call: MessagesCall) -> tuple[dict[str, Any], ModelRoute]:
+        """The Anthropic answer and the route that gave it."""
+        call = replace(call, route=for_key(identity, call.route))
+        answer, _, route = await self._whole(
             identity,
             call.route,
             lambda: _estimate_anthropic(call),
             lambda: self.llm.messages(call),
             lambda a: a[1],
+            lambda a: a[2],
         )
-        return answer
+        return answer, route
 
     async def open_messages_stream(self, identity: KeyIdentity, call: MessagesCall) -> ChatStream:
+        call = replace(call, route=for_key(identity, call.route))
         estimate = lambda: _estimate_anthropic(call)  # noqa: E731
         return await self._stream(identity, call.route, estimate, lambda: self.llm.open_messages_stream(call))
 

@@ -1,4 +1,5 @@
-"""The usage ledger: per key, per model, per day — requests, errors, tokens and cost.
+"""The usage ledger: per key, per model, per day — requests, errors, tokens (prompt, completion, cache reads
+and cache writes), cost, and the set of Bedrock routes that answered (a fallback's shows when one served).
 
 Each request adds its figures with one atomic `ADD` UpdateItem on `USAGE#<key id>` / `<day>#<model>` (no
 read-modify-write, so concurrent instances never lose counts). The gateway writes over aiohttp
@@ -21,7 +22,15 @@ from pennyworth.llm.types import Usage
 from pennyworth.observability import get_logger
 
 logger = get_logger("access.usage")
-_FIGURES = ("requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens", "cost_nusd")
+_FIGURES = (
+    "requests",
+    "errors",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "cache_write_tokens",
+    "cost_nusd",
+)
 
 
 @dataclass(frozen=True)
@@ -33,8 +42,10 @@ class UsageRow:
     errors: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cached_tokens: int = 0
+    cached_tokens: int = 0  # read from the prompt cache (part of prompt_tokens)
+    cache_write_tokens: int = 0  # written to the prompt cache (part of prompt_tokens)
     cost_usd: float = 0.0
+    routes: tuple[str, ...] = ()  # the provider ids that answered (another profile or model after a failover)
 
 
 _UPDATE = (
@@ -42,10 +53,15 @@ _UPDATE = (
     + ", ".join(f"{name} :{name}" for name in _FIGURES)
     + " SET key_id = :key_id, model = :model, #day = :day"
 )
+_UPDATE_WITH_ROUTE = _UPDATE.replace(" SET ", ", routes :routes SET ")
+
+
+def _expression(route: str | None) -> str:
+    return _UPDATE_WITH_ROUTE if route else _UPDATE
 
 
 def _update(
-    key_id: str, model: str, usage: Usage | None, cost_usd: float, error: bool
+    key_id: str, model: str, usage: Usage | None, cost_usd: float, error: bool, route: str | None = None
 ) -> tuple[dict[str, str], dict[str, Any]]:
     """The ledger item's key and the expression values for one request's figures."""
     usage = usage or Usage()
@@ -56,14 +72,17 @@ def _update(
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
         "cached_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
         "cost_nusd": round(cost_usd * NANO),
     }
-    values = {
+    values: dict[str, Any] = {
         **{f":{name}": value for name, value in figures.items()},
         ":key_id": key_id,
         ":model": model,
         ":day": day,
     }
+    if route:
+        values[":routes"] = {route}
     return usage_key(key_id, day, model), values
 
 
@@ -75,14 +94,21 @@ class UsageLedger:
         self._writer = writer
 
     def record(
-        self, key_id: str, model: str, usage: Usage | None, cost_usd: float, *, error: bool = False
+        self,
+        key_id: str,
+        model: str,
+        usage: Usage | None,
+        cost_usd: float,
+        *,
+        error: bool = False,
+        route: str | None = None,
     ) -> bool:
         """Add one request's figures with boto3; True when stored. Never raises: a final failure is logged."""
-        key, values = _update(key_id, model, usage, cost_usd, error)
+        key, values = _update(key_id, model, usage, cost_usd, error, route)
         try:
             self._table.update_item(
                 Key=key,
-                UpdateExpression=_UPDATE,
+                UpdateExpression=_expression(route),
                 ExpressionAttributeNames={"#day": "day"},
                 ExpressionAttributeValues=values,
             )
@@ -92,14 +118,23 @@ class UsageLedger:
         return True
 
     async def record_async(
-        self, key_id: str, model: str, usage: Usage | None, cost_usd: float, *, error: bool = False
+        self,
+        key_id: str,
+        model: str,
+        usage: Usage | None,
+        cost_usd: float,
+        *,
+        error: bool = False,
+        route: str | None = None,
     ) -> bool:
         """The same write without a worker thread (over aiohttp when a writer is set)."""
         if self._writer is None:
-            return await asyncio.to_thread(self.record, key_id, model, usage, cost_usd, error=error)
-        key, values = _update(key_id, model, usage, cost_usd, error)
+            return await asyncio.to_thread(
+                self.record, key_id, model, usage, cost_usd, error=error, route=route
+            )
+        key, values = _update(key_id, model, usage, cost_usd, error, route)
         try:
-            await self._writer.update_item(self._table.name, key, _UPDATE, {"#day": "day"}, values)
+            await self._writer.update_item(self._table.name, key, _expression(route), {"#day": "day"}, values)
         except Exception:
             _log_lost(key, values)
             return False
@@ -137,7 +172,10 @@ class UsageLedger:
 def _row(item: dict[str, Any]) -> UsageRow:
     counts = {name: int(item.get(name, 0)) for name in _FIGURES}
     cost = counts.pop("cost_nusd") / NANO
-    return UsageRow(key_id=item["key_id"], day=item["day"], model=item["model"], cost_usd=cost, **counts)
+    routes = tuple(sorted(item.get("routes") or ()))
+    return UsageRow(
+        key_id=item["key_id"], day=item["day"], model=item["model"], cost_usd=cost, routes=routes, **counts
+    )
 
 
 def _log_lost(key: dict[str, Any], values: dict[str, Any]) -> None:

@@ -85,3 +85,11 @@ def check_capabilities(call: ChatCall) -> None:
             raise InvalidRequest(
                 f"The model '{call.route.name}' does not support {capability}.", param=param[capability]
             )
+
+
+ROUTE_HEADER = "x-pennyworth-route"
+
+
+def route_headers(route: ModelRoute | None) -> dict[str, str]:
+    """The header naming the Bedrock id that answered (a fallback's when the asked route was throttled)."""
+    return {ROUTE_HEADER: route.model_id} if route is not None else {}

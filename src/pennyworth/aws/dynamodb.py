@@ -34,8 +34,10 @@ class DynamoError(Exception):
         self.error_type = error_type
 
 
-def typed(value: Any) -> dict[str, str]:
-    """A Python number or string as a DynamoDB attribute value."""
+def typed(value: Any) -> dict[str, Any]:
+    """A Python number, string or set of strings as a DynamoDB attribute value."""
+    if isinstance(value, set | frozenset) and value and all(isinstance(v, str) for v in value):
+        return {"SS": sorted(value)}
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise TypeError(f"unsupported attribute value {value!r}")
     return {"N": str(value)} if isinstance(value, int) else {"S": value}

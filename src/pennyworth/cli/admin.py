@@ -224,7 +224,7 @@ def usage_report(ledger: UsageLedger, key_id: str | None, since: date | None, by
 
 def _figures(row: UsageRow) -> dict[str, float]:
     figures = asdict(row)
-    for name in ("key_id", "day", "model"):
+    for name in ("key_id", "day", "model", "routes"):
         figures.pop(name)
     return figures
 

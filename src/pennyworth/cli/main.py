@@ -71,6 +71,13 @@ def _tables_create(args: argparse.Namespace) -> int:
 
 
 def _limit_options(args: argparse.Namespace) -> dict[str, Any]:
+    fields = _key_fields(args)
+    if args.auto_cache is not None:
+        fields["auto_cache_points"] = args.auto_cache == "on"
+    return fields
+
+
+def _key_fields(args: argparse.Namespace) -> dict[str, Any]:
     return admin.key_fields(
         name=getattr(args, "name", None),
         owner=args.owner,
@@ -162,6 +169,9 @@ def _add_key_options(parser: argparse.ArgumentParser, creating: bool) -> None:
     )
     parser.add_argument("--expires", help="expiry: a date (2027-01-01) or a duration (30d, 12h)")
     parser.add_argument("--tag", action="append", default=[], metavar="K=V", help="a tag (repeatable)")
+    parser.add_argument(
+        "--auto-cache", choices=["on", "off"], help="automatic prompt cache points for this key (default on)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 

@@ -1,8 +1,10 @@
 """The LLM service: one call in, one answer (or stream) out, whatever the provider.
 
 Routes Bedrock calls through LiteLLM's request translation and our lean wire (`bedrock`, `converse`), and any
-other provider through LiteLLM's own client with a key from Secrets Manager. The HTTP layers only see
-`ChatResult`, `ChatStream` and `EmbeddingResult`.
+other provider through LiteLLM's own client with a key from Secrets Manager. Converse bodies get automatic
+cache points (`bedrock.cache_points`); Bedrock chat calls, and the opening of their streams, go through
+`failover` (retries, then the catalog's fallback routes). The HTTP layers only see `ChatResult`, `ChatStream`
+and `EmbeddingResult`, each naming the route that answered.
 """
 
 from __future__ import annotations
@@ -10,15 +12,19 @@ from __future__ import annotations
 import asyncio
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import orjson
 
 from pennyworth.aws.secrets import SecretStore
+from pennyworth.catalog import ModelRoute
 from pennyworth.errors import GatewayError, UpstreamError
 from pennyworth.llm.bedrock import anthropic
+from pennyworth.llm.bedrock.cache_points import place_cache_points, plan_for
 from pennyworth.llm.bedrock.converse import StreamTranslator, result_from_converse
 from pennyworth.llm.bedrock.wire import BedrockRuntime, EventStream
+from pennyworth.llm.failover import RetryPolicy, call_with_failover
 from pennyworth.llm.providers.other import complete_via_litellm, stream_via_litellm
 from pennyworth.llm.providers.translation import translate_chat, translate_embedding
 from pennyworth.llm.thinking import apply_thinking_rule
@@ -50,9 +56,15 @@ def as_float32(values: list[float]) -> list[float]:
 class ChatStream:
     """An upstream stream that has started: iterate `events()`, and always `aclose()`."""
 
-    def __init__(self, events: AsyncIterator[StreamEvent], close: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        events: AsyncIterator[StreamEvent],
+        close: Callable[[], Awaitable[None]],
+        route: ModelRoute | None = None,
+    ) -> None:
         self._events = events
         self._close = close
+        self.route = route  # the route that is answering (None when the caller did not say)
 
     def events(self) -> AsyncIterator[StreamEvent]:
         return self._events
@@ -95,37 +107,80 @@ class LLMService:
     def __init__(self, settings: Settings, runtime: BedrockRuntime | None = None) -> None:
         self.runtime = runtime or BedrockRuntime(settings)
         self._secrets = SecretStore(settings)
+        self._settings = settings
+        self._retry = RetryPolicy(
+            deadline_seconds=settings.retry_deadline_seconds,
+            attempts_per_route=settings.attempts_per_route,
+            base_delay_seconds=settings.retry_base_seconds,
+            emit_metrics=settings.emit_metrics,
+        )
+
+    async def _on_bedrock(
+        self, route: ModelRoute, call: Callable[[ModelRoute], Awaitable[_T]]
+    ) -> tuple[_T, ModelRoute]:
+        """`call` on the route, or on the first of its fallbacks that answers (see `failover`)."""
+        if not self._settings.absorb_throttling:
+            return await call(route), route
+        answer, served = await call_with_failover(route, call, self._retry)
+        return answer, served.route
+
+    def _converse_body(self, call: ChatCall, route: ModelRoute) -> tuple[bytes, bool]:
+        """The Converse body for `call` on `route` (with automatic cache points), and whether it is in JSON mode."""
+        request = translate_chat(
+            apply_thinking_rule(call if route is call.route else replace(call, route=route))
+        )
+        plan = plan_for(
+            route.prompt_cache,
+            enabled=self._settings.auto_cache_points and call.auto_cache_points,
+            ttl=self._settings.cache_ttl,
+            conversation_named=bool(call.params.get("prompt_cache_key")),
+        )
+        body = place_cache_points(request.body, plan) if plan is not None else request.body
+        return orjson.dumps(body), request.json_mode
 
     async def chat(self, call: ChatCall) -> ChatResult:
         if call.route.provider != "bedrock":
             return await complete_via_litellm(call, await self._provider_key(call))
-        request = translate_chat(apply_thinking_rule(call))
-        body = await self.runtime.converse(call.route.model_id, orjson.dumps(request.body))
-        return result_from_converse(body, json_mode=request.json_mode, dumps=_json_text)
+
+        async def converse(route: ModelRoute) -> ChatResult:
+            body, json_mode = self._converse_body(call, route)
+            answer = await self.runtime.converse(route.model_id, body)
+            return result_from_converse(answer, json_mode=json_mode, dumps=_json_text)
+
+        result, route = await self._on_bedrock(call.route, converse)
+        result.route = route
+        return result
 
     async def open_chat_stream(self, call: ChatCall) -> ChatStream:
         """Start the upstream stream; errors Bedrock reports before the first event raise here."""
         if call.route.provider != "bedrock":
             events = stream_via_litellm(call, await self._provider_key(call))
-            return ChatStream(events, _nothing)
-        request = translate_chat(apply_thinking_rule(call))
-        stream = await self.runtime.converse_stream(call.route.model_id, orjson.dumps(request.body))
+            return ChatStream(events, _nothing, call.route)
+
+        async def open_stream(route: ModelRoute) -> tuple[EventStream, bool]:
+            body, json_mode = self._converse_body(call, route)
+            return await self.runtime.converse_stream(route.model_id, body), json_mode
+
+        (stream, json_mode), route = await self._on_bedrock(call.route, open_stream)
         return ChatStream(
-            _bedrock_events(stream, StreamTranslator(json_mode=request.json_mode)), stream.aclose
+            _bedrock_events(stream, StreamTranslator(json_mode=json_mode)), stream.aclose, route
         )
 
-    async def messages(self, call: MessagesCall) -> tuple[dict[str, Any], Usage]:
-        """A whole Anthropic Messages answer from Claude on Bedrock, and its usage."""
-        answer, _ = await _retrying_without_betas(call, self.runtime.invoke)
-        return anthropic.public_message(answer, call.requested_model), anthropic.anthropic_usage(
-            answer.get("usage")
+    async def messages(self, call: MessagesCall) -> tuple[dict[str, Any], Usage, ModelRoute]:
+        """A whole Anthropic Messages answer from Claude on Bedrock, its usage, and the route that gave it."""
+        (answer, _), route = await self._on_bedrock(
+            call.route, lambda r: _retrying_without_betas(_on_route(call, r), self.runtime.invoke)
         )
+        message = anthropic.public_message(answer, call.requested_model)
+        return message, anthropic.anthropic_usage(answer.get("usage")), route
 
     async def open_messages_stream(self, call: MessagesCall) -> ChatStream:
         """Claude's Anthropic event stream; a UsageReport comes just before `message_stop`."""
-        stream = await _retrying_without_betas(call, self.runtime.invoke_stream)
+        stream, route = await self._on_bedrock(
+            call.route, lambda r: _retrying_without_betas(_on_route(call, r), self.runtime.invoke_stream)
+        )
         return ChatStream(
-            _anthropic_events(stream, anthropic.StreamReader(call.requested_model)), stream.aclose
+            _anthropic_events(stream, anthropic.StreamReader(call.requested_model)), stream.aclose, route
         )
 
     async def count_tokens(self, call: MessagesCall) -> int:
@@ -156,6 +211,11 @@ class LLMService:
 
     async def aclose(self) -> None:
         await self.runtime.aclose()
+
+
+def _on_route(call: MessagesCall, route: ModelRoute) -> MessagesCall:
+    """The call sent to another route (a fallback) instead of its own."""
+    return call if route is call.route else replace(call, route=route)
 
 
 async def _retrying_without_betas(call: MessagesCall, send: Callable[[str, bytes], Awaitable[_T]]) -> _T:

@@ -39,6 +39,7 @@ class ChatCall:
     route: ModelRoute
     messages: list[dict[str, Any]]
     params: dict[str, Any] = field(default_factory=dict)  # temperature, tools, response_format, ...
+    auto_cache_points: bool = True  # the key's choice; the operator's setting can still turn them off
 
 
 @dataclass(slots=True)
@@ -59,6 +60,7 @@ class ChatResult:
     stop_reason: str  # provider-neutral: end_turn, stop_sequence, max_tokens, tool_use, content_filter
     usage: Usage
     thinking_blocks: list[dict[str, str]] = field(default_factory=list)  # as ChatCall carries them back
+    route: ModelRoute | None = None  # the route that answered (a fallback when the asked one was throttled)
 
 
 # --- stream events: each is one thing the model did, in the order it did it ------------------------------

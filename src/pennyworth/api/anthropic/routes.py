@@ -24,7 +24,7 @@ from pennyworth.api.anthropic.schemas import (
     MessagesRequest,
     TokenCount,
 )
-from pennyworth.api.chat_policy import dropped_tools_headers, note_successor
+from pennyworth.api.chat_policy import dropped_tools_headers, note_successor, route_headers
 from pennyworth.api.dependencies import Caller, Services, ServicesDep
 from pennyworth.api.sse import EventStreamResponse
 from pennyworth.catalog import ModelRoute
@@ -96,11 +96,14 @@ async def create_message(
     call = _call(services, identity, body, request)
     dropped = _dropped_tools_header(body)
     if not body.stream:
-        answer = await services.metering.messages(identity, call)
-        return Response(orjson.dumps(answer), media_type="application/json", headers=dropped)
+        answer, served = await services.metering.messages(identity, call)
+        return Response(
+            orjson.dumps(answer), media_type="application/json", headers={**dropped, **route_headers(served)}
+        )
     stream = await services.metering.open_messages_stream(identity, call)
     keepalive = services.settings.stream_keepalive_seconds
-    return EventStreamResponse(stream, MessageEvents(), keepalive=keepalive, headers=dropped)
+    headers = {**dropped, **route_headers(stream.route)}
+    return EventStreamResponse(stream, MessageEvents(), keepalive=keepalive, headers=headers)
 
 
 @router.post("/messages/count_tokens", response_model=TokenCount, responses=_ERRORS)

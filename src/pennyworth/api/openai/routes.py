@@ -12,7 +12,7 @@ import orjson
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from pennyworth.api.chat_policy import check_capabilities, check_images, route_for
+from pennyworth.api.chat_policy import check_capabilities, check_images, route_for, route_headers
 from pennyworth.api.dependencies import Caller, ServicesDep
 from pennyworth.api.openai.render import ChatChunks, chat_completion, embedding_response
 from pennyworth.api.openai.schemas import (
@@ -37,8 +37,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 _CATALOG_CREATED = 1_735_689_600  # 2025-01-01: a fixed `created` for catalog entries
 
 
-def _json(body: dict[str, Any]) -> Response:
-    return Response(orjson.dumps(body), media_type="application/json")
+def _json(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), media_type="application/json", headers=headers)
 
 
 def _chat_call(body: ChatCompletionRequest, route: ModelRoute) -> ChatCall:
@@ -79,11 +79,13 @@ async def chat_completions(
     check_images(call.messages, services.settings.allow_remote_images)
     check_capabilities(call)
     if not body.stream:
-        return _json(chat_completion(await services.metering.chat(identity, call), body.model))
+        result = await services.metering.chat(identity, call)
+        return _json(chat_completion(result, body.model), route_headers(result.route))
     stream = await services.metering.open_chat_stream(identity, call)
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     chunks = ChatChunks(model=body.model, include_usage=include_usage)
-    return EventStreamResponse(stream, chunks, keepalive=services.settings.stream_keepalive_seconds)
+    keepalive = services.settings.stream_keepalive_seconds
+    return EventStreamResponse(stream, chunks, keepalive=keepalive, headers=route_headers(stream.route))
 
 
 @router.post(

@@ -19,9 +19,16 @@ class _Lenient(BaseModel):
 # --- chat requests ------------------------------------------------------------------------------------------
 
 
+class CacheControl(_Lenient):
+    """A client's own cache marker (Anthropic's convention on OpenAI parts): becomes a Bedrock cache point."""
+
+    type: Literal["ephemeral"] = "ephemeral"
+
+
 class TextPart(_Lenient):
     type: Literal["text"]
     text: str
+    cache_control: CacheControl | None = None
 
 
 class ImageURL(_Lenient):
@@ -160,6 +167,11 @@ class ChatCompletionRequest(_Lenient):
     stop: str | list[str] | None = None
     user: str | None = None
     seed: int | None = None
+    prompt_cache_key: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="Names a conversation: automatic caching caches its newest turn.",
+    )
     n: int | None = Field(default=None, description="Only 1 is supported.")
     stream: bool = False
     stream_options: StreamOptions | None = None

@@ -12,7 +12,13 @@ import orjson
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from pennyworth.api.chat_policy import check_capabilities, check_images, dropped_tools_headers, route_for
+from pennyworth.api.chat_policy import (
+    check_capabilities,
+    check_images,
+    dropped_tools_headers,
+    route_for,
+    route_headers,
+)
 from pennyworth.api.dependencies import Caller, ServicesDep
 from pennyworth.api.openai.routes import ERROR_RESPONSES
 from pennyworth.api.responses.render import ResponseEvents, whole_response
@@ -40,7 +46,10 @@ async def create_response(body: ResponsesRequest, identity: Caller, services: Se
     if not body.stream:
         result = await services.metering.chat(identity, call)
         answer = orjson.dumps(whole_response(body, result))
-        return Response(answer, media_type="application/json", headers=headers)
+        return Response(
+            answer, media_type="application/json", headers={**headers, **route_headers(result.route)}
+        )
     stream = await services.metering.open_chat_stream(identity, call)
     keepalive = services.settings.stream_keepalive_seconds
+    headers = {**headers, **route_headers(stream.route)}
     return EventStreamResponse(stream, ResponseEvents(body), keepalive=keepalive, headers=headers)

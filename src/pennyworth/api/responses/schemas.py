@@ -2,10 +2,10 @@
 
 Codex CLI speaks only this API: message items with `input_text` parts and a `developer` role,
 `function_call` / `function_call_output` items on later turns, `store: false`, `include`, `prompt_cache_key`,
-`parallel_tool_calls`, `reasoning: {effort, summary}`. All are accepted; what Bedrock has no use for (include,
-prompt_cache_key, summary style) is ignored. Earlier `reasoning` items are replayed from their
-`encrypted_content` (see `reasoning`). The gateway is stateless: `previous_response_id` and an explicit
-`store: true` are refused with a clear 400.
+`parallel_tool_calls`, `reasoning: {effort, summary}`. All are accepted; `prompt_cache_key` tells automatic
+prompt caching the conversation continues; what Bedrock has no use for (include, summary style) is ignored.
+Earlier `reasoning` items are replayed from their `encrypted_content` (see `reasoning`). The gateway is
+stateless: `previous_response_id` and an explicit `store: true` are refused with a clear 400.
 """
 
 from __future__ import annotations
@@ -106,6 +106,8 @@ def chat_params(request: ResponsesRequest) -> dict[str, Any]:
         params["response_format"] = {"type": "json_schema", "json_schema": schema}
     elif text_format is not None and text_format.type == "json_object":
         params["response_format"] = {"type": "json_object"}
+    if request.prompt_cache_key:
+        params["prompt_cache_key"] = request.prompt_cache_key
     return params
 
 

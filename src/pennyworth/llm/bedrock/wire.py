@@ -41,13 +41,21 @@ _PROFILE_PREFIXES = {
 }  # cross-region inference profiles
 
 
+class BedrockThrottled(RateLimited):
+    """Bedrock refused for a quota (`ThrottlingException`, `ServiceQuotaExceededException`): worth another try."""
+
+
+class BedrockUnavailable(UpstreamUnavailable):
+    """Bedrock said it is unavailable (`ServiceUnavailableException`, `ModelNotReadyException`)."""
+
+
 def bedrock_error(error_type: str, message: str, retry_after: str | None = None) -> GatewayError:
     """Our error for a Bedrock exception name (either `ThrottlingException` or `throttlingException`)."""
     name = error_type.split(":", 1)[0].strip()
     name = name[:1].upper() + name[1:]
     if name in ("ThrottlingException", "ServiceQuotaExceededException"):
         seconds = int(retry_after) if retry_after and retry_after.isdigit() else DEFAULT_RETRY_AFTER_SECONDS
-        return RateLimited(f"Bedrock is throttling requests: {message}", retry_after=seconds)
+        return BedrockThrottled(f"Bedrock is throttling requests: {message}", retry_after=seconds)
     if name == "ValidationException":
         return InvalidRequest(message)
     if name == "AccessDeniedException":
@@ -59,9 +67,8 @@ def bedrock_error(error_type: str, message: str, retry_after: str | None = None)
     if name == "ResourceNotFoundException":
         return NotFound(f"Bedrock does not know this model: {message}", param="model")
     if name in ("ServiceUnavailableException", "ModelNotReadyException"):
-        return UpstreamUnavailable(
-            f"Bedrock is unavailable: {message}", retry_after=DEFAULT_RETRY_AFTER_SECONDS
-        )
+        seconds = int(retry_after) if retry_after and retry_after.isdigit() else DEFAULT_RETRY_AFTER_SECONDS
+        return BedrockUnavailable(f"Bedrock is unavailable: {message}", retry_after=seconds)
     if name == "ModelTimeoutException":
         return UpstreamTimeout(f"The model timed out: {message}")
     if name in ("ModelErrorException", "ModelStreamErrorException"):
