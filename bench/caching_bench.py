@@ -5,7 +5,8 @@ its output (the context grows every turn, as with Codex) — through the Respons
 Completions, against the Bedrock double (which caches like Bedrock: same prefix, same model, within the TTL,
 at least the model's minimum). Each replay runs twice on one gateway: with a key whose automatic cache points
 are off, and with one where they are on (the default). The billed input cost comes from the usage ledger the
-gateway wrote (prompt tokens, cache reads and cache writes), priced at the model's real Bedrock prices.
+gateway (`pennyworth serve`, its own process) wrote — prompt tokens, cache reads and cache writes — priced
+at the model's real Bedrock prices.
 Token counts are the double's (words), so the ratio is the figure to read, not the absolute dollars.
 
     make bench ARGS=--caching      # or: .venv/bin/python bench/caching_bench.py [--turns 20] [--model ...]
@@ -14,38 +15,18 @@ Token counts are the double's (words), so the ratio is the figure to read, not t
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 
-from pennyworth_dev.bedrock_double import TEST_CREDENTIALS, BedrockDouble
+from gateway_bench import base_env, create_key_table, start_gateway
+from pennyworth_dev.bedrock_double import BedrockDouble
 from pennyworth_dev.dynamodb import LocalDynamoDB
 
-WORDS = [
-    "the",
-    "a",
-    "file",
-    "function",
-    "returns",
-    "value",
-    "error",
-    "test",
-    "module",
-    "import",
-    "class",
-    "config",
-    "path",
-    "line",
-    "data",
-]
+WORDS = ["the", "a", "file", "function", "returns", "value", "error", "test", "module", "import", "path"]
 TOOLS = ("shell", "read_file", "apply_patch", "search")
 # (label, automatic cache points on for the key, the client names the session with `prompt_cache_key`)
 MODES = (("off", False, False), ("automatic", True, False), ("auto + key", True, True))
@@ -115,27 +96,6 @@ def chat_requests(model: str, turns: int, run: str, cache_key: bool = False) -> 
         messages.append({"role": "tool", "tool_call_id": call_id, "content": output})
 
 
-@contextmanager
-def gateway(settings: Any) -> Iterator[str]:
-    import uvicorn
-
-    from pennyworth.api.app import create_app
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
 def replay(url: str, key: str, path: str, requests: Iterator[dict[str, Any]]) -> None:
     with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {key}"}) as client:
         for body in requests:
@@ -148,31 +108,23 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--model", default="claude-sonnet-5-5")
     args = parser.parse_args()
-    os.environ.update(
-        AWS_ACCESS_KEY_ID=TEST_CREDENTIALS[0],
-        AWS_SECRET_ACCESS_KEY=TEST_CREDENTIALS[1],
-        AWS_REGION="us-east-1",
-        AWS_EC2_METADATA_DISABLED="true",
-        LITELLM_LOCAL_MODEL_COST_MAP="True",
-        PENNYWORTH_LOG_LEVEL="WARNING",
-        POWERTOOLS_LOG_LEVEL="WARNING",  # no request lines between the figures
-    )
-    from pennyworth.access.keys import KeyStore
-    from pennyworth.access.table import create_table, table
-    from pennyworth.access.usage import UsageLedger
-    from pennyworth.catalog import load_catalog
-    from pennyworth.llm.providers.prices import cost_usd
-    from pennyworth.llm.types import Usage
-    from pennyworth.settings import Settings
-
     with BedrockDouble() as double, LocalDynamoDB() as dynamodb:
-        os.environ.update(AWS_ENDPOINT_URL_BEDROCK_RUNTIME=double.url, AWS_ENDPOINT_URL_DYNAMODB=dynamodb)
-        settings = Settings(table_name="pennyworth-caching-bench", log_level="WARNING")
-        create_table(settings)
+        env = base_env(double.url, dynamodb)
+        create_key_table(env)  # also points this process's settings at the double and the local table
+        from pennyworth.access.keys import KeyStore
+        from pennyworth.access.table import table
+        from pennyworth.access.usage import UsageLedger
+        from pennyworth.catalog import load_catalog
+        from pennyworth.llm.providers.prices import cost_usd
+        from pennyworth.llm.types import Usage
+        from pennyworth.settings import Settings
+
+        settings = Settings()
         store, ledger = KeyStore(table(settings)), UsageLedger(table(settings))
         route = load_catalog(settings).resolve(args.model)
         results = []
-        with gateway(settings) as url:
+        gateway, url, _ = start_gateway(env)  # `pennyworth serve` in its own process
+        try:
             for api, path, build in (
                 ("Responses API", "/v1/responses", responses_requests),
                 ("Chat Completions", "/v1/chat/completions", chat_requests),
@@ -183,6 +135,9 @@ def main() -> None:
                     (row,) = ledger.rows(record.key_id)
                     billed = Usage(row.prompt_tokens, 0, row.cached_tokens, row.cache_write_tokens)
                     results.append((api, label, row, cost_usd(route, billed)))
+        finally:
+            gateway.terminate()
+            gateway.wait()
     report(args, route.model_id, results)
 
 

@@ -106,13 +106,20 @@ def test_unavailable_is_retried_like_throttling(gateway, double: BedrockDouble) 
     assert double.calls_to("converse", marker) == [US, US]
 
 
-def test_the_deadline_bounds_the_waiting(make_settings, double: BedrockDouble) -> None:
-    """With no time to wait, each route of the chain gets one try, then the client gets Bedrock's 429."""
+def _on_own_gateway(make_settings, directives: str, **settings: object) -> tuple[httpx.Response, str]:
+    """One chat request through a gateway with these settings; the answer and the request's marker."""
     from tests.conftest import API_KEY
 
     marker = uuid.uuid4().hex
-    with serve_app(create_app(make_settings(retry_deadline_seconds=0))) as url:
-        response = _chat(url, API_KEY, f"{marker} [[double:throttle_first=99]] [[double:retry_after=7]]")
+    with serve_app(create_app(make_settings(**settings))) as url:
+        return _chat(url, API_KEY, f"{marker} {directives}"), marker
+
+
+def test_the_deadline_bounds_the_waiting(make_settings, double: BedrockDouble) -> None:
+    """With no time to wait, each route of the chain gets one try, then the client gets Bedrock's 429."""
+    response, marker = _on_own_gateway(
+        make_settings, "[[double:throttle_first=99]] [[double:retry_after=7]]", retry_deadline_seconds=0
+    )
     assert response.status_code == 429 and response.headers["retry-after"] == "7"
     assert response.json()["error"]["type"] == "rate_limit_error"
     assert double.calls_to("converse", marker) == [US, GLOBAL]
@@ -127,11 +134,7 @@ def test_exhausted_retries_end_in_429_with_retry_after(gateway, double: BedrockD
 
 
 def test_the_operator_can_turn_it_off(make_settings, double: BedrockDouble) -> None:
-    from tests.conftest import API_KEY
-
-    marker = uuid.uuid4().hex
-    with serve_app(create_app(make_settings(absorb_throttling=False))) as url:
-        response = _chat(url, API_KEY, f"{marker} [[double:throttle_first=1]]")
+    response, marker = _on_own_gateway(make_settings, "[[double:throttle_first=1]]", absorb_throttling=False)
     assert response.status_code == 429
     assert double.calls_to("converse", marker) == [US]
 

@@ -140,7 +140,9 @@ class LLMService:
 
     async def chat(self, call: ChatCall) -> ChatResult:
         if call.route.provider != "bedrock":
-            return await complete_via_litellm(call, await self._provider_key(call))
+            result = await complete_via_litellm(call, await self._provider_key(call))
+            result.route = call.route
+            return result
 
         async def converse(route: ModelRoute) -> ChatResult:
             body, json_mode = self._converse_body(call, route)
