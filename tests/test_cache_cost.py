@@ -18,6 +18,7 @@ SONNET_GLOBAL = ModelRoute(
 )
 # us. profile, per token: input, cache read, cache write (5 minutes), output
 INPUT, READ, WRITE, OUTPUT = 2.2e-6, 1.1e-7, 2.75e-6, 1.1e-5
+WRITE_1H = 4.4e-6  # a cache write with a one-hour TTL
 
 
 def test_cache_reads_and_writes_are_priced_apart_from_plain_input() -> None:
@@ -38,3 +39,26 @@ def test_a_cache_write_costs_more_than_plain_input_and_a_read_far_less() -> None
 def test_the_route_that_answered_sets_the_price() -> None:
     usage = Usage(prompt_tokens=1_000, completion_tokens=10)
     assert cost_usd(SONNET_GLOBAL, usage) == pytest.approx(1_000 * 2.0e-6 + 10 * 1.0e-5)
+
+
+def test_one_hour_cache_writes_cost_the_one_hour_price() -> None:
+    usage = Usage(prompt_tokens=1_000, cache_write_tokens=1_000, cache_write_1h_tokens=400)
+    assert cost_usd(SONNET_US, usage) == pytest.approx(600 * WRITE + 400 * WRITE_1H)
+
+
+def test_converse_usage_reads_the_writes_by_ttl() -> None:
+    from pennyworth.llm.bedrock.converse import converse_usage
+
+    usage = converse_usage(
+        {
+            "inputTokens": 5,
+            "outputTokens": 1,
+            "cacheWriteInputTokens": 1_400,
+            "cacheDetails": [{"ttl": "1h", "inputTokens": 1_100}, {"ttl": "5m", "inputTokens": 300}],
+        }
+    )
+    assert (usage.prompt_tokens, usage.cache_write_tokens, usage.cache_write_1h_tokens) == (
+        1_405,
+        1_400,
+        1_100,
+    )

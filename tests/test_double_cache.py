@@ -122,3 +122,14 @@ def test_nova_refuses_a_cache_point_in_tools(double: BedrockDouble) -> None:
     }
     with pytest.raises(InvalidRequest, match="does not support cache points in tools"):
         _converse(double, NOVA, body)
+
+
+def test_cache_writes_are_broken_down_by_ttl(double: BedrockDouble) -> None:
+    system, turn = _words(1100), _words(300)
+    body = _body(system, turn, ttl="1h")
+    body["messages"][0]["content"].append(POINT)  # a 5-minute point after the one-hour one
+    usage = _converse(double, SONNET, body)["usage"]
+    assert usage["cacheWriteInputTokens"] == 1400
+    assert usage["cacheDetails"] == [{"ttl": "1h", "inputTokens": 1100}, {"ttl": "5m", "inputTokens": 300}]
+    again = _converse(double, SONNET, body)["usage"]
+    assert (again["cacheReadInputTokens"], again["cacheDetails"]) == (1400, [])

@@ -152,6 +152,7 @@ class _Handler(BaseHTTPRequestHandler):
         if "cache_read" not in reply.directives:
             reply.cache_read, reply.cache_write = cache.read, cache.write
             reply.cache_reported = cache.marked
+            reply.cache_details = [{"ttl": ttl, "inputTokens": n} for ttl, n in cache.write_by_ttl]
             reply.input_tokens = max(cache.total - cache.read - cache.write, 0 if cache.marked else 1)
         return reply
 

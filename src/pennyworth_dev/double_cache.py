@@ -74,6 +74,7 @@ class CacheUsage:
     read: int = 0
     write: int = 0
     marked: bool = False
+    write_by_ttl: tuple[tuple[str, int], ...] = ()  # Bedrock's `cacheDetails`: 1h before 5m, none if no write
 
 
 def _tokens(value: Any) -> int:
@@ -185,11 +186,18 @@ class PromptCache:
                     self._expiry[mark.digest] = now + _TTL_SECONDS[mark.ttl]
             cacheable = [mark for mark in found if mark.tokens >= rules.min_tokens]
             for mark in cacheable:
-                self._expiry[mark.digest] = max(
-                    self._expiry.get(mark.digest, 0.0), now + _TTL_SECONDS[mark.ttl]
-                )
-        longest = max((mark.tokens for mark in cacheable), default=0)
-        return CacheUsage(total=total, read=read, write=max(longest - read, 0), marked=True)
+                expiry = now + _TTL_SECONDS[mark.ttl]
+                self._expiry[mark.digest] = max(self._expiry.get(mark.digest, 0.0), expiry)
+        by_ttl: dict[str, int] = {}
+        written_to = read
+        for (
+            mark
+        ) in cacheable:  # each stretch past what was read is written with the TTL of the point ending it
+            if mark.tokens > written_to:
+                by_ttl[mark.ttl] = by_ttl.get(mark.ttl, 0) + mark.tokens - written_to
+                written_to = mark.tokens
+        details = tuple(sorted(by_ttl.items(), key=lambda item: -_TTL_SECONDS[item[0]]))
+        return CacheUsage(total=total, read=read, write=written_to - read, marked=True, write_by_ttl=details)
 
     def clear(self) -> None:
         with self._lock:

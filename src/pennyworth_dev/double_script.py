@@ -56,6 +56,7 @@ class Reply:
     output_tokens: int
     cache_read: int = 0
     cache_write: int = 0
+    cache_details: list[dict[str, Any]] = field(default_factory=list)  # writes by TTL
     cache_reported: bool = False  # the request had cache points (or a cache directive): usage names both
     directives: dict[str, str] = field(default_factory=dict)
 
@@ -245,6 +246,7 @@ def usage_of(reply: Reply) -> dict[str, int]:
     if reply.cache_read or reply.cache_write or reply.cache_reported:
         usage["cacheReadInputTokens"] = reply.cache_read
         usage["cacheWriteInputTokens"] = reply.cache_write
+        usage["cacheDetails"] = reply.cache_details
         usage["totalTokens"] += reply.cache_write
     return usage
 

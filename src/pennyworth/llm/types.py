@@ -21,6 +21,7 @@ class Usage:
     completion_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0  # of the writes, those cached for one hour (priced higher)
 
     @property
     def total_tokens(self) -> int:

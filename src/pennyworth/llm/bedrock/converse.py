@@ -41,11 +41,16 @@ def converse_usage(raw: dict[str, Any] | None) -> Usage:
     raw = raw or {}
     cache_read = int(raw.get("cacheReadInputTokens") or 0)
     cache_write = int(raw.get("cacheWriteInputTokens") or 0)
+    details = raw.get("cacheDetails") or []
+    one_hour = sum(
+        int(d.get("inputTokens") or 0) for d in details if isinstance(d, dict) and d.get("ttl") == "1h"
+    )
     return Usage(
         prompt_tokens=int(raw.get("inputTokens") or 0) + cache_read + cache_write,
         completion_tokens=int(raw.get("outputTokens") or 0),
         cache_read_tokens=cache_read,
         cache_write_tokens=cache_write,
+        cache_write_1h_tokens=min(one_hour, cache_write),
     )
 
 

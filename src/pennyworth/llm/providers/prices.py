@@ -38,4 +38,16 @@ def cost_usd(route: ModelRoute, usage: Usage) -> float:
         )
     except Exception:  # an unpriced model must never fail a request
         return 0.0
-    return float(prompt_cost + completion_cost)
+    return float(prompt_cost + completion_cost) + _one_hour_write_premium(route.model_id, usage)
+
+
+def _one_hour_write_premium(model_id: str, usage: Usage) -> float:
+    """What one-hour cache writes cost beyond the five-minute write price they were counted at above."""
+    if not usage.cache_write_1h_tokens:
+        return 0.0
+    entry = litellm.model_cost.get(model_id) or {}
+    five_minutes = entry.get("cache_creation_input_token_cost")
+    one_hour = entry.get("cache_creation_input_token_cost_above_1hr")
+    if five_minutes is None or one_hour is None:
+        return 0.0
+    return usage.cache_write_1h_tokens * (float(one_hour) - float(five_minutes))
