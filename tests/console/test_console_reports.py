@@ -45,10 +45,11 @@ def test_series_totals_and_last_use() -> None:
 
 def test_csv_has_one_line_per_row() -> None:
     lines = reports.to_csv(ROWS).splitlines()
-    assert (
-        lines[0] == "day,key_id,model,requests,errors,prompt_tokens,completion_tokens,cached_tokens,cost_usd"
+    assert lines[0] == (
+        "day,key_id,model,requests,errors,prompt_tokens,completion_tokens,cached_tokens,cache_write_tokens,"
+        "cost_usd,routes"
     )
-    assert len(lines) == 4 and lines[1].startswith("2026-11-01,k1,claude-sonnet-5-5,2,0,10,5,0,0.5")
+    assert len(lines) == 4 and lines[1].startswith("2026-11-01,k1,claude-sonnet-5-5,2,0,10,5,0,0,0.5")
 
 
 def test_chart_draws_a_bar_per_series_and_day_in_proportion() -> None:

@@ -12,7 +12,15 @@ from pennyworth.access.usage import UsageRow
 from pennyworth.cli.admin import AdminError
 from pennyworth.cli.console.charts import Series
 
-METRICS = ("requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens", "cost_usd")
+METRICS = (
+    "requests",
+    "errors",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "cache_write_tokens",
+    "cost_usd",
+)
 GROUPS = ("key", "model")
 
 
@@ -81,8 +89,9 @@ def last_used(rows: list[UsageRow]) -> dict[str, str]:
 def to_csv(rows: list[UsageRow]) -> str:
     """Ledger rows as CSV, one line per key, model and day."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=["day", "key_id", "model", *METRICS], lineterminator="\n")
+    fields = ["day", "key_id", "model", *METRICS, "routes"]
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in sorted(rows, key=lambda r: (r.day, r.key_id, r.model)):
-        writer.writerow({k: v for k, v in asdict(row).items()})
+        writer.writerow({**asdict(row), "routes": " ".join(row.routes)})
     return out.getvalue()
