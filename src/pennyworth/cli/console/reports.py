@@ -5,22 +5,15 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date, timedelta
 
 from pennyworth.access.usage import UsageRow
 from pennyworth.cli.admin import AdminError
 from pennyworth.cli.console.charts import Series
 
-METRICS = (
-    "requests",
-    "errors",
-    "prompt_tokens",
-    "completion_tokens",
-    "cached_tokens",
-    "cache_write_tokens",
-    "cost_usd",
-)
+# The ledger's figures, in the row's order (requests, errors, tokens, cache reads and writes, cost).
+METRICS = tuple(f.name for f in fields(UsageRow) if f.name not in ("key_id", "day", "model", "routes"))
 GROUPS = ("key", "model")
 
 
