@@ -74,6 +74,7 @@ def gateway_settings(double: BedrockDouble, dynamodb: str, table_name: str, **ov
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb,
         "table_name": table_name,
         "stream_keepalive_seconds": 15.0,
+        "dynamodb_deadline_seconds": 10.0,  # the local DynamoDB is one serialised Python process on a busy host
         **overrides,
     }
     return Settings(**values)

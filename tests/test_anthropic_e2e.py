@@ -332,7 +332,7 @@ def test_limits_and_ledger_apply_to_messages(double, dynamodb, table_name) -> No
     from tests.conftest import gateway_settings
 
     settings = gateway_settings(double, dynamodb, table_name)
-    record, key = KeyStore(table(settings)).create({"name": "claude code", "rpm": 3})
+    record, key = KeyStore(table(settings)).create({"name": "claude code", "rpm": 4})
     with serve_app(create_app(settings)) as url:
         client = anthropic.Anthropic(base_url=url, api_key=key, max_retries=0)
         whole = client.messages.create(model="claude-sonnet-5-5", max_tokens=50, messages=user("hi"))
@@ -342,7 +342,7 @@ def test_limits_and_ledger_apply_to_messages(double, dynamodb, table_name) -> No
             streamed = stream.get_final_message()
         client.messages.count_tokens(
             model="claude-sonnet-5-5", messages=user("hi")
-        )  # not a model call: no quota
+        )  # counts against the RPM, but is not a model call: not in the ledger
         client.messages.create(model="claude-sonnet-5-5", max_tokens=50, messages=user("hi"))
         with pytest.raises(anthropic.RateLimitError) as caught:
             client.messages.create(model="claude-sonnet-5-5", max_tokens=50, messages=user("hi"))

@@ -87,10 +87,30 @@ def test_alias_to_unknown_default_is_a_startup_error() -> None:
         load_catalog(Settings(default_chat_model="no-such-model"))
 
 
-def test_raw_ids(catalog: Catalog) -> None:
+def test_raw_ids_are_off_by_default(catalog: Catalog) -> None:
+    with pytest.raises(ModelNotFound):
+        catalog.resolve("us.amazon.nova-micro-v1:0")
+
+
+def test_raw_ids_when_allowed(tmp_path: Path) -> None:
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        "allow_raw_model_ids: true\n"
+        "models:\n  - {name: nova-pro, kind: chat, model_id: 'us.amazon.nova-pro-v1:0'}\n"
+    )
+    catalog = load_catalog(
+        Settings(models_file=path, default_chat_model="nova-pro"), raw_id_lookup=bedrock_model_kind
+    )
     route = catalog.resolve("us.amazon.nova-micro-v1:0")
-    assert (route.provider, route.model_id, route.kind) == ("bedrock", "us.amazon.nova-micro-v1:0", "chat")
+    assert (route.provider, route.model_id, route.kind, route.raw) == (
+        "bedrock",
+        "us.amazon.nova-micro-v1:0",
+        "chat",
+        True,
+    )
     assert catalog.resolve("amazon.titan-embed-text-v1").kind == "embedding"
+    known = catalog.resolve("us.amazon.nova-pro-v1:0")  # a catalog entry's own id: that entry
+    assert (known.name, known.raw) == ("nova-pro", False)
     with pytest.raises(ModelNotFound):
         catalog.resolve("gpt-4o-2024-08-06")  # an OpenAI id, not a Bedrock one
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -11,7 +12,8 @@ import uuid
 import pytest
 
 from pennyworth.access.table import table
-from pennyworth.access.usage import UsageLedger
+from pennyworth.access.usage import UsageLedger, UsageRecord
+from pennyworth.aws.dynamodb import DynamoHttp
 from pennyworth.llm.types import Usage
 from pennyworth.settings import Settings
 
@@ -99,36 +101,62 @@ def test_key_lifecycle(env) -> None:
     mine = next(k for k in listed if k["key_id"] == key_id)
     assert mine["spend_this_period_usd"] == 0 and "key" not in mine and "key_hash" not in mine
     table_text = ok(env, "keys", "list")
-    assert key_id in table_text and "60 rpm, 10000 tpm, $5/daily" in table_text
+    assert key_id in table_text and "60 rpm, 10000 tpm, 10 in flight, $5/daily" in table_text
 
     shown = json.loads(ok(env, "keys", "show", key_id, "--json"))
     assert shown["rpm"] == 60 and shown["expires"] > shown["created"]
+    assert shown["max_concurrency"] == 10 and shown["max_tokens"] is None  # the defaults for new keys
     updated = json.loads(
         ok(env, "keys", "update", key_id, "--rpm", "5", "--clear-budget", "--all-models", "--json")
     )
     assert updated["rpm"] == 5 and updated["budget_usd"] is None and updated["allowed_models"] == []
+    assert updated["tpm"] == 10000 and updated["tags"] == {"team": "platform"}  # untouched attributes stay
+    capped = json.loads(
+        ok(env, "keys", "update", key_id, "--max-concurrency", "3", "--max-tokens", "4096", "--json")
+    )
+    assert (capped["max_concurrency"], capped["max_tokens"]) == (3, 4096)
+    cleared = json.loads(
+        ok(env, "keys", "update", key_id, "--clear-max-concurrency", "--clear-max-tokens", "--json")
+    )
+    assert (cleared["max_concurrency"], cleared["max_tokens"]) == (None, None)
+    assert run(env, "keys", "update", key_id, "--max-tokens", "0").stderr.strip() == (
+        "pennyworth: --max-tokens must be at least 1"
+    )
 
     rotated = json.loads(ok(env, "keys", "rotate", key_id, "--json"))
     assert rotated["key"] != created["key"] and rotated["key_id"] == key_id
     revoked = json.loads(ok(env, "keys", "revoke", key_id, "--json"))
     assert revoked["status"] == "revoked" and revoked["state"] == "revoked"
+    assert json.loads(ok(env, "keys", "update", key_id, "--rpm", "7", "--json"))["status"] == "revoked"
+    refused = run(env, "keys", "rotate", key_id)
+    assert refused.returncode == 1 and "is revoked" in refused.stderr
 
 
 def test_usage_report(env) -> None:
-    ledger = UsageLedger(
-        table(
-            Settings(
-                AWS_ENDPOINT_URL_DYNAMODB=env["AWS_ENDPOINT_URL_DYNAMODB"],
-                table_name=env["PENNYWORTH_TABLE_NAME"],
-            )
-        )
+    settings = Settings(
+        AWS_ENDPOINT_URL_DYNAMODB=env["AWS_ENDPOINT_URL_DYNAMODB"], table_name=env["PENNYWORTH_TABLE_NAME"]
     )
-    ledger.record(
-        "aaaaaaaaaaaa", "nova-pro", Usage(prompt_tokens=10, completion_tokens=5, cache_read_tokens=2), 0.25
-    )
-    ledger.record("aaaaaaaaaaaa", "nova-pro", Usage(prompt_tokens=1, completion_tokens=1), 0.5)
-    ledger.record("aaaaaaaaaaaa", "claude-sonnet-5-5", None, 0.0, error=True)
-    ledger.record("bbbbbbbbbbbb", "nova-pro", Usage(prompt_tokens=7), 1.0)
+    records = [
+        UsageRecord(
+            "aaaaaaaaaaaa",
+            "nova-pro",
+            Usage(prompt_tokens=10, completion_tokens=5, cache_read_tokens=2),
+            250_000_000,
+        ),
+        UsageRecord("aaaaaaaaaaaa", "nova-pro", Usage(prompt_tokens=1, completion_tokens=1), 500_000_000),
+        UsageRecord("aaaaaaaaaaaa", "claude-sonnet-5-5", None, 0, error=True),
+        UsageRecord("bbbbbbbbbbbb", "nova-pro", Usage(prompt_tokens=7), 1_000_000_000),
+    ]
+
+    async def seed() -> None:
+        ledger = UsageLedger(table(settings), DynamoHttp(settings))
+        try:
+            for record in records:
+                assert await ledger.record(str(uuid.uuid4()), record)
+        finally:
+            await ledger.aclose()
+
+    asyncio.run(seed())
     report = json.loads(ok(env, "usage", "--key", "aaaaaaaaaaaa", "--json"))
     assert report["totals"] == {
         "requests": 3,

@@ -1,4 +1,5 @@
-"""The ledger's async UpdateItem: typed values, signing, retries on throttling/5xx, immediate failure otherwise."""
+"""The gateway's async DynamoDB client: typed values, signing, retries on throttling/5xx/conflicts, immediate
+failure otherwise, a deadline; and the ledger's idempotent write over it."""
 
 from __future__ import annotations
 
@@ -12,16 +13,18 @@ import pytest
 
 from pennyworth.access.keys import KeyStore
 from pennyworth.access.table import table
-from pennyworth.access.usage import UsageLedger
-from pennyworth.aws.dynamodb import DynamoError, DynamoHttp, typed
+from pennyworth.access.usage import UsageLedger, UsageRecord
+from pennyworth.aws.dynamodb import DynamoError, DynamoHttp, DynamoUnavailable, attribute, plain
 from pennyworth.llm.types import Usage
 from pennyworth.settings import Settings
 
 
 def test_typed_values() -> None:
-    assert typed(3) == {"N": "3"} and typed("x") == {"S": "x"}
+    assert attribute(3) == {"N": "3"} and attribute("x") == {"S": "x"}
+    assert attribute({"a": 1}) == {"M": {"a": {"N": "1"}}}
+    assert plain({"n": {"N": "3"}, "m": {"M": {"k": {"N": "7"}}}}) == {"n": 3, "m": {"k": 7}}
     with pytest.raises(TypeError):
-        typed(1.5)
+        attribute(1.5)
 
 
 class FlakyDynamo(ThreadingHTTPServer):
@@ -66,7 +69,15 @@ class FlakyDynamo(ThreadingHTTPServer):
 
 async def _update(client: DynamoHttp) -> None:
     try:
-        await client.update_item("t", {"PK": "a", "SK": "b"}, "ADD n :one", {}, {":one": 1})
+        await client.call(
+            "UpdateItem",
+            {
+                "TableName": "t",
+                "Key": {"PK": attribute("a"), "SK": attribute("b")},
+                "UpdateExpression": "ADD n :one",
+                "ExpressionAttributeValues": {":one": attribute(1)},
+            },
+        )
     finally:
         await client.aclose()
 
@@ -96,21 +107,20 @@ def test_client_errors_fail_at_once() -> None:
 
 def test_retries_are_bounded() -> None:
     server = FlakyDynamo(failures=99, status=503, error_type="ServiceUnavailable")
-    with pytest.raises(DynamoError, match="after 5 attempts"):
+    with pytest.raises(DynamoUnavailable, match="after 5 attempt"):
         asyncio.run(_update(DynamoHttp(Settings(AWS_ENDPOINT_URL_DYNAMODB=server.url))))
     server.shutdown()
     assert len(server.calls) == 5
 
 
-def test_ledger_async_write_and_lost_write_is_logged(dynamodb: str, table_name: str, caplog) -> None:
+def test_ledger_write_and_lost_write_is_logged(dynamodb: str, table_name: str, caplog) -> None:
     settings = Settings(AWS_ENDPOINT_URL_DYNAMODB=dynamodb, table_name=table_name)
     record, _ = KeyStore(table(settings)).create({"name": "async ledger"})
+    figures = UsageRecord(record.key_id, "nova-pro", Usage(prompt_tokens=5, completion_tokens=2), 250_000_000)
 
     async def write(ledger: UsageLedger) -> bool:
         try:
-            return await ledger.record_async(
-                record.key_id, "nova-pro", Usage(prompt_tokens=5, completion_tokens=2), 0.25
-            )
+            return await ledger.record("request-1", figures)
         finally:
             await ledger.aclose()
 
@@ -120,6 +130,4 @@ def test_ledger_async_write_and_lost_write_is_logged(dynamodb: str, table_name: 
     missing = Settings(AWS_ENDPOINT_URL_DYNAMODB=dynamodb, table_name="no-such-table")
     with caplog.at_level(logging.ERROR, logger="pennyworth.access.usage"):
         assert asyncio.run(write(UsageLedger(table(missing), DynamoHttp(missing)))) is False
-    assert (
-        f"USAGE#{record.key_id}" in caplog.text and "':completion_tokens': 2" in caplog.text
-    )  # figures kept
+    assert f"USAGE#{record.key_id}" in caplog.text and "'completion_tokens': 2" in caplog.text  # figures kept

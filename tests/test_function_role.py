@@ -1,7 +1,8 @@
 """The function's role against the requests the app really makes: the gateway runs against DynamoDB behind an
 IAM-enforcing proxy that applies the template's function role (and its boundary) to every request.
 
-Calls with rate, token and budget limits must pass (rate windows, spend, the ledger); a compromised function
+Calls with rate, token, budget and concurrency limits must pass (rate windows, spend, leases, the ledger and
+its transaction, item by item); a compromised function
 must not be able to rewrite a key record (un-revoke it, raise its limits) or read the table wholesale. The item
 layout comes from access/table.py, so a new item family the app writes shows up here as a refused request.
 """
@@ -37,7 +38,10 @@ def function_role(stack: Stack) -> Principal:
 def limited_key(dynamodb: str, table_name: str) -> tuple[str, str]:
     key_id, key = new_key()
     store = KeyStore(table(Settings(AWS_ENDPOINT_URL_DYNAMODB=dynamodb, table_name=table_name)))
-    store.create({"name": "limited", "rpm": 100, "tpm": 100_000, "budget_usd": 50.0}, full_key=(key_id, key))
+    store.create(
+        {"name": "limited", "rpm": 100, "tpm": 100_000, "budget_usd": 50.0, "max_concurrency": 5},
+        full_key=(key_id, key),
+    )
     return key_id, key
 
 

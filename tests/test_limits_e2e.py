@@ -1,4 +1,8 @@
-"""Limits across instances: RPM and TPM windows and budgets, with two app instances sharing one DynamoDB."""
+"""Limits across instances: RPM and TPM windows and budgets, with two app instances sharing one DynamoDB.
+
+Budgets are caps: each request reserves its worst-case cost before the call and is trued up after, so
+concurrent requests overshoot a budget by at most one admitted request; a budgeted key is refused on a model
+without a price instead of being charged $0."""
 
 from __future__ import annotations
 
@@ -6,13 +10,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from pennyworth.access.keys import KeyStore
 from pennyworth.access.limits import period_id
-from pennyworth.access.table import table
+from pennyworth.access.table import NANO, spend_key, table
+from pennyworth.access.usage import UsageLedger
 from pennyworth.api.app import create_app
 from tests.support.servers import serve_app
 
@@ -27,6 +33,7 @@ def two_instances(double, dynamodb, table_name, tmp_path_factory):
         "models:\n"
         "  - {name: priced, kind: chat, model_id: 'us.amazon.nova-pro-v1:0', "
         "input_cost_per_token: 0.001, output_cost_per_token: 0.001}\n"
+        "  - {name: unpriced, kind: chat, model_id: 'us.example.unpriced-model-v1:0'}\n"
         "  - {name: claude-sonnet-5-5, kind: chat, model_id: us.anthropic.claude-sonnet-5-5}\n"
         "  - {name: claude-haiku-5-5, kind: chat, model_id: us.anthropic.claude-haiku-5-5}\n"
         "  - {name: titan-embed-text-v2, kind: embedding, model_id: 'amazon.titan-embed-text-v2:0'}\n"
@@ -43,8 +50,12 @@ def wait_for_fresh_window(margin: float = 15.0) -> None:
         time.sleep(60 - into + 0.2)
 
 
-def chat(url: str, key: str, text: str = "hi") -> httpx.Response:
-    body = {"model": "priced", "messages": [{"role": "user", "content": text}]}
+def chat(
+    url: str, key: str, text: str = "hi", *, model: str = "priced", max_tokens: int | None = None
+) -> httpx.Response:
+    body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": text}]}
+    if max_tokens is not None:
+        body["max_tokens"] = max_tokens
     return httpx.post(
         f"{url}/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=30
     )
@@ -115,3 +126,59 @@ def test_key_without_limits_is_not_limited(two_instances) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = set(pool.map(lambda i: chat(urls[i % 2], key).status_code, range(16)))
     assert statuses == {200}
+
+
+PRICE = 0.001  # USD per token, input and output alike, in the fixture's catalog
+
+
+def spend(store: KeyStore, key_id: str) -> float:
+    period, _ = period_id("total", datetime.now(UTC))
+    item = store._table.get_item(Key=spend_key(key_id, period), ConsistentRead=True).get("Item") or {}
+    return int(item.get("cost_nusd", 0)) / NANO
+
+
+def test_twenty_concurrent_requests_overshoot_by_at_most_one(two_instances) -> None:
+    urls, store = two_instances
+    ledger = UsageLedger(store._table)
+    budget = 0.0001
+    record, key = store.create({"name": "tiny budget", "budget_usd": budget, "budget_period": "total"})
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        responses = list(pool.map(lambda i: chat(urls[i % 2], key, max_tokens=20), range(20)))
+    admitted = [r for r in responses if r.status_code == 200]
+    refused = [r for r in responses if r.status_code != 200]
+    assert admitted and all(r.status_code == 429 for r in refused)
+    assert {r.json()["error"]["code"] for r in refused} == {"insufficient_quota"}
+    costs = [r.json()["usage"]["total_tokens"] * PRICE for r in admitted]
+    spent = spend(store, record.key_id)
+    assert spent == pytest.approx(sum(costs))  # reservations trued up to the real cost
+    assert spent <= budget + max(costs)  # overshoot: at most what one admitted request cost
+    (row,) = ledger.rows(record.key_id)
+    assert row.requests == len(admitted) and row.cost_usd == pytest.approx(spent)
+
+
+def test_reservation_is_refunded_to_the_real_cost(two_instances) -> None:
+    urls, store = two_instances
+    record, key = store.create({"name": "refund", "budget_usd": 5.0, "budget_period": "total"})
+    response = chat(urls[0], key, max_tokens=500)
+    assert response.status_code == 200
+    assert spend(store, record.key_id) == pytest.approx(response.json()["usage"]["total_tokens"] * PRICE)
+
+
+def test_budgeted_key_is_refused_on_an_unpriced_model(two_instances) -> None:
+    urls, store = two_instances
+    ledger = UsageLedger(store._table)
+    record, key = store.create({"name": "unpriced", "budget_usd": 1.0})
+    response = chat(urls[0], key, model="unpriced")
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert (
+        error["code"] == "model_not_priced" and error["param"] == "model" and "no price" in error["message"]
+    )
+    assert ledger.rows(record.key_id) == []  # never reached a model
+
+
+def test_a_zero_budget_admits_nothing(two_instances) -> None:
+    urls, store = two_instances
+    _, key = store.create({"name": "zero", "budget_usd": 0.0, "budget_period": "total"})
+    response = chat(urls[0], key)
+    assert response.status_code == 429 and response.json()["error"]["code"] == "insufficient_quota"

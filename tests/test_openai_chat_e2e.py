@@ -90,9 +90,9 @@ def test_openai_alias_uses_default_model(client: openai.OpenAI, double) -> None:
     assert double.requests[-1][1] == "us.anthropic.claude-sonnet-5-5"
 
 
-def test_raw_bedrock_id_is_accepted(client: openai.OpenAI, double) -> None:
-    client.chat.completions.create(model="us.amazon.nova-lite-v1:0", messages=user("Hi"))
-    assert double.requests[-1][1] == "us.amazon.nova-lite-v1:0"
+def test_raw_bedrock_id_is_refused_by_default(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.NotFoundError):  # `allow_raw_model_ids: true` in models.yaml accepts them
+        client.chat.completions.create(model="us.amazon.nova-lite-v1:0", messages=user("Hi"))
 
 
 def test_stream_arrives_chunk_by_chunk(client: openai.OpenAI, double) -> None:

@@ -91,6 +91,7 @@ class ModelRoute:
     retired: str | None = None  # the retired catalog model this route serves in place of
     prompt_cache: PromptCacheSpec | None = None
     fallbacks: tuple[ModelRoute, ...] = ()  # where to go when this route is throttled, in order
+    raw: bool = False  # a provider id outside the catalog (allow-lists match it only by its exact id)
 
     @classmethod
     def from_entry(
@@ -222,9 +223,13 @@ class Catalog:
         if name in self._aliases:
             return self._route(self._entries[self._aliases[name]], public_name=name)
         if self._raw_id_lookup is not None:
+            # a catalog model by its provider id is that catalog entry, for allow-lists too
+            entry = next((e for e in self._entries.values() if e.model_id == name), None)
+            if entry is not None:
+                return self._route(entry)
             kind = self._raw_id_lookup(name)
             if kind is not None:
-                return ModelRoute(name=name, kind=kind, provider="bedrock", model_id=name)
+                return ModelRoute(name=name, kind=kind, provider="bedrock", model_id=name, raw=True)
         return None
 
 

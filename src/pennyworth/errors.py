@@ -77,6 +77,14 @@ class QuotaExceeded(RateLimited):
     code = "insufficient_quota"
 
 
+class ServiceUnavailable(GatewayError):
+    """The gateway's own control plane (keys, limits) did not answer in time: retry shortly."""
+
+    status = 503
+    type = "api_error"
+    code = "service_unavailable"
+
+
 class UpstreamError(GatewayError):
     """The model provider failed in a way that is not the client's fault."""
 

@@ -11,7 +11,8 @@ latency, the caller's key id and the model served in place of a retired one (als
 `x-pennyworth-served-model`) — never a key, never prompt or completion text. Model calls emit CloudWatch EMF
 metrics under the `pennyworth` namespace, by model: Requests, InputTokens, OutputTokens, CachedTokens,
 CacheWriteTokens, CostUSD, UpstreamErrors, CallLatency; and BedrockRetries / BedrockFailovers when
-throttling was absorbed.
+throttling was absorbed; a ledger write that could not be made emits `LedgerWriteFailures` (dimension
+`service=pennyworth`), which the stack alarms on.
 """
 
 from __future__ import annotations
@@ -115,6 +116,13 @@ def emit_failover_metrics(model: str, retries: int, failovers: int) -> None:
     metrics.add_dimension(name="model", value=model)
     metrics.add_metric(name="BedrockRetries", unit=MetricUnit.Count, value=retries)
     metrics.add_metric(name="BedrockFailovers", unit=MetricUnit.Count, value=failovers)
+    metrics.flush_metrics()
+
+
+def emit_ledger_write_failure() -> None:
+    """One EMF document counting a usage record that could not be written (its figures are in the ERROR log)."""
+    metrics = EphemeralMetrics(namespace=NAMESPACE, service="pennyworth")
+    metrics.add_metric(name="LedgerWriteFailures", unit=MetricUnit.Count, value=1)
     metrics.flush_metrics()
 
 

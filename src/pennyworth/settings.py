@@ -95,6 +95,17 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("AWS_ENDPOINT_URL_DYNAMODB", "PENNYWORTH_DYNAMODB_ENDPOINT_URL"),
     )
+    dynamodb_deadline_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Each DynamoDB step on the request path (reading a key, admission, the ledger write) "
+        "ends within this many seconds, retries included; a request makes at most two before the model call.",
+    )
+    lease_seconds: float = Field(
+        default=960.0,
+        gt=0,
+        description="How long a concurrency slot outlives an instance that died holding it (Lambda's 15 min + 1).",
+    )
     key_cache_seconds: float = Field(
         default=60.0,
         ge=0,

@@ -4,7 +4,9 @@ request reaches the local DynamoDB, and refuses as DynamoDB does (400 AccessDeni
 The request context is what DynamoDB gives IAM for fine-grained access control: `dynamodb:LeadingKeys` (the
 partition key values), `dynamodb:Attributes` (the key's attribute names and every top-level attribute an
 expression names), `dynamodb:ReturnValues` and `dynamodb:Select` when the request sets them. Every table name
-maps to the template's table ARN. Decisions are kept (`decisions`) so a test can show what was asked.
+maps to the template's table ARN. A `TransactWriteItems` is authorised item by item, each as the action it
+stands for (`Update` as `dynamodb:UpdateItem`, `ConditionCheck` as `dynamodb:ConditionCheckItem`, ...), as
+DynamoDB does; it is refused when any item is. Decisions are kept (`decisions`) so a test can show what was asked.
 """
 
 from __future__ import annotations
@@ -37,6 +39,12 @@ _FUNCTIONS = {
     "list_append",
 }
 _NAME = re.compile(r"(?<![:#\w.])([#]?[A-Za-z_][A-Za-z0-9_]*)")
+_TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
 _HOP_BY_HOP = {"connection", "content-length", "transfer-encoding", "keep-alive", "host"}
 
 
@@ -92,13 +100,25 @@ class DynamoDBUnderIam:
         incoming = WsgiRequest(environ)
         raw = incoming.get_data()
         operation = incoming.headers.get("X-Amz-Target", "").rpartition(".")[2]
-        action = f"dynamodb:{operation}"
-        request = Request(action, self.table_arn, request_context(json.loads(raw or b"{}")))
-        allowed = allows(self.principal, request)
+        requests = self._requests(operation, json.loads(raw or b"{}"))
+        decisions = [(request, allows(self.principal, request)) for request in requests]
         with self._lock:
-            self.decisions.append((request, allowed))
-        response = self._forward(incoming, raw) if allowed else _denied(action, self.table_arn)
+            self.decisions.extend(decisions)
+        refused = next((request for request, ok in decisions if not ok), None)
+        response = (
+            self._forward(incoming, raw) if refused is None else _denied(refused.action, self.table_arn)
+        )
         return response(environ, start_response)
+
+    def _requests(self, operation: str, body: dict[str, Any]) -> list[Request]:
+        """What IAM is asked for one call: the call itself, or each item of a write transaction."""
+        if operation != "TransactWriteItems":
+            return [Request(f"dynamodb:{operation}", self.table_arn, request_context(body))]
+        return [
+            Request(f"dynamodb:{_TRANSACT_ACTIONS[kind]}", self.table_arn, request_context(details))
+            for item in body.get("TransactItems") or []
+            for kind, details in item.items()
+        ]
 
     def _forward(self, incoming: WsgiRequest, raw: bytes) -> WsgiResponse:
         headers = {k: v for k, v in incoming.headers.items() if k.lower() not in _HOP_BY_HOP}

@@ -3,19 +3,22 @@
 `extract_api_key` reads `Authorization: Bearer`, `x-api-key` or `api-key`. `KeyAuthenticator` checks the key
 against its record in DynamoDB (one GetItem by key id, digest compared in constant time) and caches verified
 records per Lambda instance for `key_cache_seconds`, so the common path costs no read; a revoked key stops
-working within that bound. Unknown, malformed, revoked and expired keys all get the same generic 401.
+working within that bound. Unknown, malformed, revoked and expired keys all get the same generic 401; a key
+that cannot be read because DynamoDB does not answer within its deadline gets a 503 (`service_unavailable`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Mapping
 from typing import Protocol
 
-from pennyworth.access.keys import KeyIdentity, KeyNotFound, KeyRecord, KeyStore, parse_key
-from pennyworth.errors import Unauthenticated
+from pennyworth.access.keys import KeyIdentity, KeyNotFound, KeyReader, KeyRecord, parse_key
+from pennyworth.aws.dynamodb import DynamoError
+from pennyworth.errors import ServiceUnavailable, Unauthenticated
+from pennyworth.observability import get_logger
 
+logger = get_logger("access.auth")
 _KEY_HEADERS = ("authorization", "x-api-key", "api-key")
 _GENERIC_FAILURE = "Invalid API key provided."
 
@@ -44,7 +47,7 @@ def extract_api_key(headers: Mapping[str, str]) -> str:
 class KeyAuthenticator:
     """Keys from the key store, with a bounded per-instance cache of verified records."""
 
-    def __init__(self, store: KeyStore, cache_seconds: float) -> None:
+    def __init__(self, store: KeyReader, cache_seconds: float) -> None:
         self._store = store
         self._ttl = cache_seconds
         self._cache: dict[str, tuple[float, KeyRecord]] = {}
@@ -65,8 +68,13 @@ class KeyAuthenticator:
         if cached is not None and not fresh and time.monotonic() - cached[0] < self._ttl:
             return cached[1]
         try:
-            record = await asyncio.to_thread(self._store.get, key_id)
+            record = await self._store.get(key_id)
         except KeyNotFound as exc:
             raise Unauthenticated(_GENERIC_FAILURE) from exc
+        except DynamoError as exc:
+            logger.error("key %s could not be read: %s", key_id, exc)
+            raise ServiceUnavailable(
+                "The gateway cannot verify API keys right now. Try again shortly.", retry_after=2
+            ) from exc
         self._cache[key_id] = (time.monotonic(), record)
         return record

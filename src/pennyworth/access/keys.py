@@ -4,7 +4,9 @@ A key is `pw-<key id>-<secret>`: the `pw-` prefix so people and secret scanners 
 id (12 lowercase hex characters, shown in logs, usage and the CLI) and 256 bits from `secrets`, URL-safe.
 Only a SHA-256 digest of the whole key is stored. A plain (unsalted, fast) hash is enough here: the secret is
 256 bits of uniform randomness, so there is nothing to guess or to precompute a table for — slow password
-hashes exist for low-entropy human secrets. The record is found in one GetItem by its id.
+hashes exist for low-entropy human secrets. The record is found in one GetItem by its id: by the gateway
+over its async client (`KeyReader`), by the CLI over boto3 (`KeyStore`). Changes to a record write only the
+changed attributes (UpdateItem under a condition), so concurrent updates never undo each other or a revocation.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from fnmatch import fnmatchcase
@@ -23,6 +25,7 @@ from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from pennyworth.access.table import KEY_PREFIX, KEY_RECORD_SK, key_record_key
+from pennyworth.aws.dynamodb import DynamoHttp, attributes, plain
 
 BudgetPeriod = Literal["daily", "monthly", "total"]
 KeyStatus = Literal["active", "revoked"]
@@ -31,6 +34,10 @@ _KEY_FORMAT = re.compile(r"^pw-([0-9a-f]{12})-([A-Za-z0-9_-]{43,})$")
 
 class KeyNotFound(LookupError):
     pass
+
+
+class KeyRevoked(LookupError):
+    """The change was refused because the key is revoked (rotation)."""
 
 
 def key_digest(full_key: str) -> str:
@@ -69,6 +76,8 @@ class KeyRecord:
     tpm: int | None = None
     budget_usd: float | None = None
     budget_period: BudgetPeriod = "monthly"
+    max_concurrency: int | None = None
+    max_tokens: int | None = None
     tags: dict[str, str] = field(default_factory=dict)
     auto_cache_points: bool = True  # False: no automatic prompt cache points for this key
 
@@ -106,6 +115,8 @@ class KeyRecord:
             tpm=number("tpm", int),
             budget_usd=number("budget_usd", float),
             budget_period=item.get("budget_period", "monthly"),
+            max_concurrency=number("max_concurrency", int),
+            max_tokens=number("max_tokens", int),
             tags=dict(item.get("tags") or {}),
             auto_cache_points=bool(item.get("auto_cache_points", True)),
         )
@@ -147,26 +158,64 @@ class KeyStore:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return sorted((KeyRecord.from_item(i) for i in items), key=lambda r: r.created)
 
-    def _replace(self, record: KeyRecord) -> KeyRecord:
+    def _update(self, key_id: str, changes: dict[str, Any], condition: Any) -> KeyRecord:
+        """Write only `changes` (None, () and {} remove the attribute), if `condition` holds on the record."""
+        stored = KeyRecord(**{"key_id": key_id, "key_hash": "", "name": "", **changes}).to_item()
+        names = {f"#{name}": name for name in changes}
+        sets = [f"#{name} = :{name}" for name in changes if name in stored]
+        removes = [f"#{name}" for name in changes if name not in stored]
+        expression = " ".join(
+            part
+            for part in (sets and "SET " + ", ".join(sets), removes and "REMOVE " + ", ".join(removes))
+            if part
+        )
+        values = {f":{name}": stored[name] for name in changes if name in stored}
         try:
-            self._table.put_item(Item=record.to_item(), ConditionExpression=Attr("PK").exists())
+            answer = self._table.update_item(
+                Key=key_record_key(key_id),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ReturnValues="ALL_NEW",
+                **({"ExpressionAttributeValues": values} if values else {}),
+            )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise KeyNotFound(record.key_id) from exc
+                record = self.get(key_id, consistent=True)  # raises KeyNotFound when there is none
+                raise KeyRevoked(record.key_id) from exc
             raise
-        return record
+        return KeyRecord.from_item(answer["Attributes"])
 
     def update(self, key_id: str, changes: dict[str, Any]) -> KeyRecord:
-        return self._replace(replace(self.get(key_id, consistent=True), **changes))
+        """Change some settings of an existing key (revoked or not); other attributes are left as they are."""
+        if not changes:
+            return self.get(key_id, consistent=True)
+        return self._update(key_id, changes, Attr("PK").exists())
 
     def revoke(self, key_id: str) -> KeyRecord:
-        return self.update(key_id, {"status": "revoked"})
+        return self._update(key_id, {"status": "revoked"}, Attr("PK").exists())
 
     def rotate(self, key_id: str) -> tuple[KeyRecord, str]:
-        """A new secret for the same id and settings; the old key stops working."""
-        record = self.get(key_id, consistent=True)
+        """A new secret for the same id and settings; the old key stops working. Revoked keys stay revoked."""
         key = f"pw-{key_id}-{secrets.token_urlsafe(32)}"
-        return self._replace(replace(record, key_hash=key_digest(key))), key
+        condition = Attr("PK").exists() & Attr("status").eq("active")
+        return self._update(key_id, {"key_hash": key_digest(key)}, condition), key
+
+
+class KeyReader:
+    """The gateway's read of a key record: one GetItem over the async client, within its deadline."""
+
+    def __init__(self, dynamo: DynamoHttp, table_name: str) -> None:
+        self._dynamo = dynamo
+        self._table = table_name
+
+    async def get(self, key_id: str) -> KeyRecord:
+        answer = await self._dynamo.call(
+            "GetItem", {"TableName": self._table, "Key": attributes(key_record_key(key_id))}
+        )
+        if "Item" not in answer:
+            raise KeyNotFound(key_id)
+        return KeyRecord.from_item(plain(answer["Item"]))
 
 
 @dataclass(frozen=True)
@@ -180,11 +229,18 @@ class KeyIdentity:
     tpm: int | None = None
     budget_usd: float | None = None
     budget_period: str = "monthly"
+    max_concurrency: int | None = None
+    max_tokens: int | None = None
     auto_cache_points: bool = True
 
-    def allows(self, model: str) -> bool:
-        """Whether the key's model allow-list (names or globs; empty = all) admits `model`."""
-        return not self.allowed_models or any(fnmatchcase(model, pattern) for pattern in self.allowed_models)
+    def allows(self, model: str, *, in_catalog: bool = True) -> bool:
+        """Whether the key's allow-list (empty = all) admits `model`. Names and globs match catalog names and
+        aliases; a raw provider id outside the catalog is admitted only when the list names it exactly."""
+        if not self.allowed_models:
+            return True
+        if not in_catalog:
+            return model in self.allowed_models
+        return any(fnmatchcase(model, pattern) for pattern in self.allowed_models)
 
     @classmethod
     def from_record(cls, record: KeyRecord) -> KeyIdentity:
@@ -196,5 +252,7 @@ class KeyIdentity:
             tpm=record.tpm,
             budget_usd=record.budget_usd,
             budget_period=record.budget_period,
+            max_concurrency=record.max_concurrency,
+            max_tokens=record.max_tokens,
             auto_cache_points=record.auto_cache_points,
         )

@@ -1,17 +1,20 @@
 """Metered model calls: admission against the key's limits, the call, then usage and spend — for every API.
 
-The OpenAI routes (and the Anthropic and Responses routes after them) call this instead of the LLM service,
-so limits, budgets and the usage ledger are written once. DynamoDB costs per request, for a key with every
-limit set: one conditional UpdateItem (RPM/TPM) and one GetItem (budget) before the call; after it one ADD on
-the ledger, one ADD on the period's spend, and one ADD truing up the minute's tokens — a key without limits
-pays only the ledger ADD. Usage is stored before the response's last byte: for streams, when Bedrock's
-usage event arrives and before the usage chunk / `[DONE]` go out; when the client disconnects, in the
-stream's cleanup, shielded from the cancellation, with what had been relayed so far.
+The routes call this instead of the LLM service, so limits, budgets, concurrency and the usage ledger are
+applied once. Before the call a request's demand is admitted (`limits.Limiter`): its requests (an embedding
+call counts each input), its prompt estimate, its worst-case cost (max output tokens * output price + prompt
+estimate * input price) reserved against a budget, and a concurrency lease. After it, the ledger row and the
+true-ups go in one idempotent transaction (`usage.UsageLedger.record`). Usage is stored before the response's
+last byte: for streams, when the provider's usage event arrives and before the usage chunk / `[DONE]` go
+out; when the client disconnects or the stream fails, in the stream's cleanup, shielded from cancellation,
+with what was consumed — the prompt as the provider counted it when it said so, else an estimate, and the
+tokens of the output relayed so far (marked as an error when the stream failed). `count_tokens` is admitted
+under RPM only: it reaches no model and costs nothing.
 """
 
 from __future__ import annotations
 
-import asyncio
+import math
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import replace
@@ -21,11 +24,12 @@ import anyio
 import orjson
 
 from pennyworth.access.keys import KeyIdentity
-from pennyworth.access.limits import Admission, Limiter
-from pennyworth.access.usage import UsageLedger
+from pennyworth.access.limits import Admission, Demand, Limiter
+from pennyworth.access.table import NANO
+from pennyworth.access.usage import UsageLedger, UsageRecord
 from pennyworth.catalog import ModelRoute
-from pennyworth.errors import GatewayError, RateLimited
-from pennyworth.llm.providers.prices import cost_usd
+from pennyworth.errors import GatewayError, InvalidRequest, PermissionDenied, RateLimited
+from pennyworth.llm.providers.prices import cost_usd, max_output_tokens, token_prices
 from pennyworth.llm.providers.tokens import count_text_tokens, estimate_prompt_tokens
 from pennyworth.llm.service import ChatStream, LLMService
 from pennyworth.llm.types import (
@@ -35,6 +39,7 @@ from pennyworth.llm.types import (
     EmbeddingCall,
     EmbeddingResult,
     MessagesCall,
+    PromptUsage,
     StreamEvent,
     TextDelta,
     ToolCallDelta,
@@ -45,6 +50,7 @@ from pennyworth.observability import emit_call_metrics, get_logger
 
 logger = get_logger("access.metering")
 T = TypeVar("T")
+FALLBACK_MAX_OUTPUT_TOKENS = 4096  # worst case for a model whose maximum the price map does not give
 
 
 def _estimate_anthropic(call: MessagesCall) -> int:
@@ -71,6 +77,44 @@ def for_key(identity: KeyIdentity, route: ModelRoute) -> ModelRoute:
     return route if allowed == route.fallbacks else replace(route, fallbacks=allowed)
 
 
+def capped_output(identity: KeyIdentity, requested: int | None, param: str) -> int | None:
+    """The output limit a request runs with under its key's `max_tokens` cap: the request's own when within the
+    cap, the cap when it gave none; a request asking for more than the cap is refused (400)."""
+    cap = identity.max_tokens
+    if cap is None:
+        return requested
+    if requested is None:
+        return cap
+    if requested > cap:
+        raise InvalidRequest(
+            f"'{param}' is {requested}, above this API key's limit of {cap} output tokens per request.",
+            param=param,
+            code="max_tokens_exceeded",
+        )
+    return requested
+
+
+def _chat_output_limit(identity: KeyIdentity, call: ChatCall) -> int | None:
+    param = "max_completion_tokens" if "max_completion_tokens" in call.params else "max_tokens"
+    limit = capped_output(identity, call.params.get(param), param)
+    if limit is not None and param not in call.params:
+        call.params["max_tokens"] = limit
+    return limit
+
+
+def worst_case_nusd(route: ModelRoute, prompt_tokens: int, output_tokens: int) -> int:
+    """What a request can cost at most, in nano-dollars; PermissionDenied when the model has no price."""
+    prices = token_prices(route)
+    if prices is None:
+        raise PermissionDenied(
+            f"This API key has a budget, and the model '{route.name}' has no price to count it against. "
+            "Ask the operator to set input_cost_per_token / output_cost_per_token for it in models.yaml.",
+            param="model",
+            code="model_not_priced",
+        )
+    return math.ceil((prompt_tokens * prices[0] + output_tokens * prices[1]) * NANO)
+
+
 class Metering:
     def __init__(
         self, llm: LLMService, limiter: Limiter, ledger: UsageLedger, emit_metrics: bool = False
@@ -80,12 +124,29 @@ class Metering:
         self._ledger = ledger
         self._emit_metrics = emit_metrics
 
-    async def _admit(self, identity: KeyIdentity, estimate_tokens: Callable[[], int]) -> Admission:
-        """Reserve the request (a DynamoDB round trip only for keys that have limits or a budget)."""
-        if identity.rpm is None and identity.tpm is None and identity.budget_usd is None:
-            return Admission(window=None, estimated_tokens=0)
-        estimated = estimate_tokens() if identity.tpm is not None else 0  # tokenizing costs CPU: only for TPM
-        return await asyncio.to_thread(self._limiter.admit, identity, estimated)
+    def _demand(
+        self,
+        identity: KeyIdentity,
+        route: ModelRoute,
+        estimate: Callable[[], int],
+        output_limit: int | None,
+        requests: int = 1,
+    ) -> Demand:
+        """What the request asks of its key (tokenizing costs CPU: only for keys with TPM or a budget)."""
+        budgeted = identity.budget_usd is not None
+        prompt = estimate() if identity.tpm is not None or budgeted else 0
+        cost = 0
+        if budgeted:
+            if output_limit is None:
+                output_limit = max_output_tokens(route) or FALLBACK_MAX_OUTPUT_TOKENS
+            cost = worst_case_nusd(route, prompt, output_limit)
+        return Demand(requests=requests, tokens=prompt if identity.tpm is not None else 0, cost_nusd=cost)
+
+    async def _admit(self, identity: KeyIdentity, demand: Demand) -> Admission:
+        """Reserve the request (DynamoDB round trips only for keys that have limits)."""
+        if not self._limiter.needs_admission(identity, demand):
+            return Admission()
+        return await self._limiter.admit(identity, demand)
 
     async def _settle_shielded(
         self,
@@ -96,24 +157,21 @@ class Metering:
         *,
         error: bool,
     ) -> None:
-        """Ledger first (it must never be lost), then the limiter's true-up and spend, then metrics — run to the
-        end even when the client has gone (shielded from the request's cancellation). Cost follows from usage."""
-        model = route.name
+        """Ledger and true-ups in one idempotent write, then metrics — run to the end even when the client has
+        gone (shielded from the request's cancellation). Cost follows from usage."""
         cost = cost_usd(route, usage) if usage is not None else 0.0
+        cost_nusd = round(cost * NANO)
+        tokens = usage.total_tokens if usage else 0
         with anyio.CancelScope(shield=True):
-            await self._ledger.record_async(
-                identity.key_id, model, usage, cost, error=error, route=route.model_id
+            await self._ledger.record(
+                admission.request_id,
+                UsageRecord(identity.key_id, route.name, usage, cost_nusd, error=error, route=route.model_id),
+                self._limiter.settlement(identity, admission, tokens, cost_nusd),
             )
-            if identity.tpm is not None or identity.budget_usd is not None:
-                tokens = usage.total_tokens if usage else 0
-                try:
-                    await asyncio.to_thread(self._limiter.settle, identity, admission, tokens, cost)
-                except Exception:
-                    logger.exception(
-                        "limit settlement failed: key_id=%s model=%s cost=%s", identity.key_id, model, cost
-                    )
             if self._emit_metrics:
-                emit_call_metrics(model, usage, cost, (time.monotonic() - admission.started) * 1000, error)
+                emit_call_metrics(
+                    route.name, usage, cost, (time.monotonic() - admission.started) * 1000, error
+                )
 
     async def aclose(self) -> None:
         await self.llm.aclose()
@@ -128,31 +186,32 @@ class Metering:
         self,
         identity: KeyIdentity,
         route: ModelRoute,
-        estimate: Callable[[], int],
+        demand: Demand,
         call_upstream: Callable[[], Awaitable[T]],
-        anthropic_usage: Callable[[T], Usage],
+        usage_of: Callable[[T], Usage],
         route_of: Callable[[T], ModelRoute | None] = lambda _: None,
     ) -> T:
         """Admit, call, then record on the route that answered: its usage, or one error when the call failed."""
-        admission = await self._admit(identity, estimate)
+        admission = await self._admit(identity, demand)
         try:
             answer = await call_upstream()
         except BaseException:
             await self._settle_shielded(identity, admission, route, None, error=True)
             raise
         served = route_of(answer) or route
-        await self._settle_shielded(identity, admission, served, anthropic_usage(answer), error=False)
+        await self._settle_shielded(identity, admission, served, usage_of(answer), error=False)
         return answer
 
     async def _stream(
         self,
         identity: KeyIdentity,
         route: ModelRoute,
+        demand: Demand,
         estimate: Callable[[], int],
         open_upstream: Callable[[], Awaitable[ChatStream]],
     ) -> ChatStream:
         """Admit and open the upstream stream; its events are recorded as they pass (see `_metered`)."""
-        admission = await self._admit(identity, estimate)
+        admission = await self._admit(identity, demand)
         try:
             inner = await open_upstream()
         except BaseException:
@@ -169,14 +228,18 @@ class Metering:
     async def chat(self, identity: KeyIdentity, call: ChatCall) -> ChatResult:
         call = _for_key(identity, call)
         estimate = lambda: estimate_prompt_tokens(call.route, call.messages)  # noqa: E731
+        demand = self._demand(identity, call.route, estimate, _chat_output_limit(identity, call))
         return await self._whole(
-            identity, call.route, estimate, lambda: self.llm.chat(call), lambda r: r.usage, lambda r: r.route
+            identity, call.route, demand, lambda: self.llm.chat(call), lambda r: r.usage, lambda r: r.route
         )
 
     async def open_chat_stream(self, identity: KeyIdentity, call: ChatCall) -> ChatStream:
         call = _for_key(identity, call)
         estimate = lambda: estimate_prompt_tokens(call.route, call.messages)  # noqa: E731
-        return await self._stream(identity, call.route, estimate, lambda: self.llm.open_chat_stream(call))
+        demand = self._demand(identity, call.route, estimate, _chat_output_limit(identity, call))
+        return await self._stream(
+            identity, call.route, demand, estimate, lambda: self.llm.open_chat_stream(call)
+        )
 
     async def _metered(
         self,
@@ -187,10 +250,27 @@ class Metering:
         inner: ChatStream,
     ) -> AsyncGenerator[StreamEvent, None]:
         relayed: list[str] = []
+        prompt: Usage | None = None  # the provider's own count, once it gave one
+        started = False
         settled = False
+
+        def consumed() -> Usage:
+            counted = prompt or Usage(prompt_tokens=estimate_prompt())
+            completion = count_text_tokens(route, "".join(relayed)) if relayed else 0
+            return Usage(
+                prompt_tokens=counted.prompt_tokens,
+                completion_tokens=completion,
+                cache_read_tokens=counted.cache_read_tokens,
+                cache_write_tokens=counted.cache_write_tokens,
+            )
+
         try:
             async for event in inner.events():
+                started = True
                 match event:
+                    case PromptUsage(usage=usage):
+                        prompt = usage
+                        continue
                     case AnthropicEvent(text=text) | TextDelta(text=text):
                         relayed.append(text)
                     case ToolCallDelta(arguments=arguments):
@@ -200,25 +280,24 @@ class Metering:
                         settled = True
                 yield event
         except Exception:
-            if not settled:
+            if not settled:  # failed mid-way: what was consumed (Bedrock bills it), as an error
                 settled = True
-                await self._settle_shielded(identity, admission, route, None, error=True)
+                spent = consumed() if started else None
+                await self._settle_shielded(identity, admission, route, spent, error=True)
             raise
         finally:
             if not settled:  # cut off (client gone) or ended without a usage event: what was consumed so far
-                usage = Usage(
-                    prompt_tokens=estimate_prompt(),
-                    completion_tokens=count_text_tokens(route, "".join(relayed)),
-                )
-                await self._settle_shielded(identity, admission, route, usage, error=False)
+                await self._settle_shielded(identity, admission, route, consumed(), error=False)
 
     async def messages(self, identity: KeyIdentity, call: MessagesCall) -> tuple[dict[str, Any], ModelRoute]:
         """The Anthropic answer and the route that gave it."""
         call = replace(call, route=for_key(identity, call.route))
+        estimate = lambda: _estimate_anthropic(call)  # noqa: E731
+        limit = capped_output(identity, call.body.get("max_tokens"), "max_tokens")
         answer, _, route = await self._whole(
             identity,
             call.route,
-            lambda: _estimate_anthropic(call),
+            self._demand(identity, call.route, estimate, limit),
             lambda: self.llm.messages(call),
             lambda a: a[1],
             lambda a: a[2],
@@ -228,10 +307,19 @@ class Metering:
     async def open_messages_stream(self, identity: KeyIdentity, call: MessagesCall) -> ChatStream:
         call = replace(call, route=for_key(identity, call.route))
         estimate = lambda: _estimate_anthropic(call)  # noqa: E731
-        return await self._stream(identity, call.route, estimate, lambda: self.llm.open_messages_stream(call))
+        limit = capped_output(identity, call.body.get("max_tokens"), "max_tokens")
+        demand = self._demand(identity, call.route, estimate, limit)
+        return await self._stream(
+            identity, call.route, demand, estimate, lambda: self.llm.open_messages_stream(call)
+        )
 
-    async def count_tokens(self, call: MessagesCall) -> int:
-        """Bedrock's CountTokens where the model has it; otherwise LiteLLM's estimate (never an error)."""
+    async def count_tokens(self, identity: KeyIdentity, call: MessagesCall) -> int:
+        """Bedrock's CountTokens where the model has it; otherwise LiteLLM's estimate (never an error). Admitted
+        under the key's RPM (one request, no tokens, no cost, no concurrency slot); not in the ledger."""
+        if identity.rpm is not None:
+            await self._limiter.admit(
+                KeyIdentity(key_id=identity.key_id, rpm=identity.rpm), Demand(concurrent=False)
+            )
         try:
             return await self.llm.count_tokens(call)
         except RateLimited:
@@ -241,11 +329,20 @@ class Metering:
             return _estimate_anthropic(call)
 
     async def embed(self, identity: KeyIdentity, call: EmbeddingCall) -> EmbeddingResult:
+        """Each input counts as one request against RPM (each is a model call), their tokens against TPM."""
+        inputs = len(call.inputs)
+        if identity.rpm is not None and inputs > identity.rpm:
+            raise InvalidRequest(
+                f"'input' has {inputs} items; this API key allows {identity.rpm} requests per minute and each "
+                f"input counts as one. Send at most {identity.rpm} inputs per call.",
+                param="input",
+            )
         estimate = lambda: sum(len(text) for text in call.inputs) // 4 + 1  # noqa: E731
+        demand = self._demand(identity, call.route, estimate, 0, requests=inputs)
         return await self._whole(
             identity,
             call.route,
-            estimate,
+            demand,
             lambda: self.llm.embed(call),
             lambda r: Usage(prompt_tokens=r.prompt_tokens),
         )

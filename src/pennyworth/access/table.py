@@ -5,6 +5,7 @@
 | API key              | `KEY#<id>`     | `META`                    | —                        |
 | rate window (1 min)  | `KEY#<id>`     | `RATE#<minute epoch>`     | window end + 1 h         |
 | spend in a period    | `KEY#<id>`     | `SPEND#<period id>`       | period end + 35 days     |
+| in-flight leases     | `KEY#<id>`     | `LEASES`                  | —                        |
 | usage ledger         | `USAGE#<id>`   | `<yyyy-mm-dd>#<model>`    | —                        |
 """
 
@@ -38,6 +39,11 @@ def rate_window_key(key_id: str, window: int) -> dict[str, str]:
 def spend_key(key_id: str, period_id: str) -> dict[str, str]:
     """The primary key of a key's spend in one budget period."""
     return {"PK": f"{KEY_PREFIX}{key_id}", "SK": f"SPEND#{period_id}"}
+
+
+def leases_key(key_id: str) -> dict[str, str]:
+    """The primary key of the item holding a key's in-flight request leases (a map: lease id → expiry)."""
+    return {"PK": f"{KEY_PREFIX}{key_id}", "SK": "LEASES"}
 
 
 def usage_partition(key_id: str) -> str:

@@ -1,15 +1,17 @@
 """The usage ledger: per key, per model, per day — requests, errors, tokens (prompt, completion, cache reads
 and cache writes), cost, and the set of Bedrock routes that answered (a fallback's shows when one served).
 
-Each request adds its figures with one atomic `ADD` UpdateItem on `USAGE#<key id>` / `<day>#<model>` (no
-read-modify-write, so concurrent instances never lose counts). The gateway writes over aiohttp
-(`dynamodb_http`, five attempts with backoff); the CLI and tests use boto3 (standard retry mode). A write that
-still fails is logged with the item and every figure, so the record can be restored from the logs.
+Each request that reached a model adds its figures with an `ADD` on `USAGE#<key id>` / `<day>#<model>` (no
+read-modify-write, so concurrent instances never lose counts). The gateway writes it in one
+`TransactWriteItems` together with the request's limit true-ups (`limits.Limiter.settlement`), with the
+request's id as `ClientRequestToken`: a retry of a write DynamoDB applied but whose answer was lost is not
+applied again, so nothing is counted twice. A write that still fails within the deadline is logged at ERROR
+with the item and every figure (so it can be restored from the logs) and counted in the `LedgerWriteFailures`
+metric; the answer, already computed, is still delivered. The CLI reads the ledger with boto3.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -17,9 +19,9 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 
 from pennyworth.access.table import NANO, USAGE_PREFIX, usage_key, usage_partition
-from pennyworth.aws.dynamodb import DynamoHttp
+from pennyworth.aws.dynamodb import DynamoError, DynamoHttp, attributes
 from pennyworth.llm.types import Usage
-from pennyworth.observability import get_logger
+from pennyworth.observability import emit_ledger_write_failure, get_logger
 
 logger = get_logger("access.usage")
 _FIGURES = (
@@ -48,6 +50,30 @@ class UsageRow:
     routes: tuple[str, ...] = ()  # the provider ids that answered (another profile or model after a failover)
 
 
+@dataclass(frozen=True)
+class UsageRecord:
+    """One request's figures for the ledger."""
+
+    key_id: str
+    model: str
+    usage: Usage | None
+    cost_nusd: int
+    error: bool = False
+    route: str | None = None  # the provider id that answered
+
+    def figures(self) -> dict[str, int]:
+        usage = self.usage or Usage()
+        return {
+            "requests": 1,
+            "errors": 1 if self.error else 0,
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "cached_tokens": usage.cache_read_tokens,
+            "cache_write_tokens": usage.cache_write_tokens,
+            "cost_nusd": self.cost_nusd,
+        }
+
+
 _UPDATE = (
     "ADD "
     + ", ".join(f"{name} :{name}" for name in _FIGURES)
@@ -56,87 +82,62 @@ _UPDATE = (
 _UPDATE_WITH_ROUTE = _UPDATE.replace(" SET ", ", routes :routes SET ")
 
 
-def _expression(route: str | None) -> str:
-    return _UPDATE_WITH_ROUTE if route else _UPDATE
-
-
-def _update(
-    key_id: str, model: str, usage: Usage | None, cost_usd: float, error: bool, route: str | None = None
-) -> tuple[dict[str, str], dict[str, Any]]:
-    """The ledger item's key and the expression values for one request's figures."""
-    usage = usage or Usage()
-    day = datetime.now(UTC).date().isoformat()
-    figures = {
-        "requests": 1,
-        "errors": 1 if error else 0,
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "cached_tokens": usage.cache_read_tokens,
-        "cache_write_tokens": usage.cache_write_tokens,
-        "cost_nusd": round(cost_usd * NANO),
+def ledger_item(table_name: str, record: UsageRecord, day: str) -> dict[str, Any]:
+    """The ledger's ADD for one request, as a transaction item."""
+    values: dict[str, Any] = {f":{name}": value for name, value in record.figures().items()}
+    values.update({":key_id": record.key_id, ":model": record.model, ":day": day})
+    if record.route:
+        values[":routes"] = {record.route}  # a string set: ADD keeps each route once
+    return {
+        "Update": {
+            "TableName": table_name,
+            "Key": attributes(usage_key(record.key_id, day, record.model)),
+            "UpdateExpression": _UPDATE_WITH_ROUTE if record.route else _UPDATE,
+            "ExpressionAttributeNames": {"#day": "day"},
+            "ExpressionAttributeValues": attributes(values),
+        }
     }
-    values: dict[str, Any] = {
-        **{f":{name}": value for name, value in figures.items()},
-        ":key_id": key_id,
-        ":model": model,
-        ":day": day,
-    }
-    if route:
-        values[":routes"] = {route}
-    return usage_key(key_id, day, model), values
 
 
 class UsageLedger:
-    """The ledger table: writes from the gateway (`record_async`, over `DynamoHttp` when given), reads for the CLI."""
+    """Writes from the gateway (`record`, over the async client), reads for the CLI (`rows`, boto3 table)."""
 
-    def __init__(self, table: Any, writer: DynamoHttp | None = None) -> None:
+    def __init__(
+        self,
+        table: Any,
+        writer: DynamoHttp | None = None,
+        *,
+        table_name: str | None = None,
+        emit_metrics: bool = False,
+    ) -> None:
         self._table = table
+        self._table_name = table_name or (table.name if table is not None else "")
         self._writer = writer
+        self._emit_metrics = emit_metrics
 
-    def record(
-        self,
-        key_id: str,
-        model: str,
-        usage: Usage | None,
-        cost_usd: float,
-        *,
-        error: bool = False,
-        route: str | None = None,
+    async def record(
+        self, request_id: str, record: UsageRecord, with_items: list[dict[str, Any]] | None = None
     ) -> bool:
-        """Add one request's figures with boto3; True when stored. Never raises: a final failure is logged."""
-        key, values = _update(key_id, model, usage, cost_usd, error, route)
-        try:
-            self._table.update_item(
-                Key=key,
-                UpdateExpression=_expression(route),
-                ExpressionAttributeNames={"#day": "day"},
-                ExpressionAttributeValues=values,
-            )
-        except Exception:
-            _log_lost(key, values)
-            return False
-        return True
-
-    async def record_async(
-        self,
-        key_id: str,
-        model: str,
-        usage: Usage | None,
-        cost_usd: float,
-        *,
-        error: bool = False,
-        route: str | None = None,
-    ) -> bool:
-        """The same write without a worker thread (over aiohttp when a writer is set)."""
+        """Add one request's figures, and apply `with_items` in the same transaction, once per `request_id`
+        however often it is retried. True when stored; never raises (a final failure is logged and counted)."""
         if self._writer is None:
-            return await asyncio.to_thread(
-                self.record, key_id, model, usage, cost_usd, error=error, route=route
-            )
-        key, values = _update(key_id, model, usage, cost_usd, error, route)
+            raise RuntimeError("the ledger was built without a writer (CLI use)")
+        day = datetime.now(UTC).date().isoformat()
+        items = [ledger_item(self._table_name, record, day), *(with_items or [])]
         try:
-            await self._writer.update_item(self._table.name, key, _expression(route), {"#day": "day"}, values)
-        except Exception:
-            _log_lost(key, values)
+            await self._writer.call(
+                "TransactWriteItems", {"TransactItems": items, "ClientRequestToken": request_id}
+            )
+        except DynamoError as exc:
+            logger.error(
+                "usage write failed: request_id=%s item=%s figures=%s (%s)",
+                request_id,
+                usage_key(record.key_id, day, record.model),
+                record.figures(),
+                exc,
+            )
+            if self._emit_metrics:
+                emit_ledger_write_failure()
             return False
         return True
 
@@ -176,7 +177,3 @@ def _row(item: dict[str, Any]) -> UsageRow:
     return UsageRow(
         key_id=item["key_id"], day=item["day"], model=item["model"], cost_usd=cost, routes=routes, **counts
     )
-
-
-def _log_lost(key: dict[str, Any], values: dict[str, Any]) -> None:
-    logger.exception("usage write failed after retries: item=%s figures=%s", key, values)

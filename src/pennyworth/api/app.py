@@ -14,10 +14,9 @@ from fastapi import FastAPI
 
 from pennyworth import __version__
 from pennyworth.access.auth import KeyAuthenticator
-from pennyworth.access.keys import KeyStore
+from pennyworth.access.keys import KeyReader
 from pennyworth.access.limits import Limiter
 from pennyworth.access.metering import Metering
-from pennyworth.access.table import table
 from pennyworth.access.usage import UsageLedger
 from pennyworth.api import health
 from pennyworth.api.anthropic import routes as anthropic_routes
@@ -113,16 +112,18 @@ async def _send_error(send: Send, error: PayloadTooLarge, anthropic: bool) -> No
 
 
 def build_services(settings: Settings) -> Services:
-    """Wire the services: one DynamoDB table behind keys, limits and usage; the LLM service behind metering."""
-    keys_table = table(settings)
+    """Wire the services: one DynamoDB client (async, created once, with the control plane's deadline) behind
+    keys, limits and usage; the LLM service behind metering."""
+    dynamo = DynamoHttp(settings)
+    name = settings.table_name
     return Services(
         settings=settings,
         catalog=load_catalog(settings, raw_id_lookup=bedrock_model_kind),
-        authenticator=KeyAuthenticator(KeyStore(keys_table), settings.key_cache_seconds),
+        authenticator=KeyAuthenticator(KeyReader(dynamo, name), settings.key_cache_seconds),
         metering=Metering(
             LLMService(settings),
-            Limiter(keys_table),
-            UsageLedger(keys_table, DynamoHttp(settings)),
+            Limiter(dynamo, name, settings.lease_seconds),
+            UsageLedger(None, dynamo, table_name=name, emit_metrics=settings.emit_metrics),
             emit_metrics=settings.emit_metrics,
         ),
     )

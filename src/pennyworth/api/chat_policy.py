@@ -20,7 +20,7 @@ _DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|jpg|gif|webp);base64,")
 
 def route_for(services: Services, identity: KeyIdentity, model: str, kind: str) -> ModelRoute:
     route = services.catalog.resolve(model, kind)  # type: ignore[arg-type]
-    if not identity.allows(route.name):
+    if not identity.allows(route.name, in_catalog=not route.raw):
         raise PermissionDenied(f"This API key is not allowed to use the model '{model}'.", param="model")
     note_successor(route)
     return route

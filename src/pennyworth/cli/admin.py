@@ -15,10 +15,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pennyworth.access.keys import KeyRecord, KeyStore
-from pennyworth.access.limits import Limiter
+from pennyworth.access.limits import Spend
 from pennyworth.access.usage import UsageLedger, UsageRow
 
 _RELATIVE = re.compile(r"^(\d+)([dhm])$")
+# What a new key gets unless told otherwise: a bound on requests in flight, so one key cannot take the
+# account's Lambda concurrency (streams can be held for 15 minutes). `--max-concurrency` changes it.
+NEW_KEY_DEFAULTS: dict[str, Any] = {"max_concurrency": 10}
 
 
 class AdminError(Exception):
@@ -60,6 +63,8 @@ def key_fields(
     models: str | None = None,
     rpm: int | None = None,
     tpm: int | None = None,
+    max_concurrency: int | None = None,
+    max_tokens: int | None = None,
     budget: float | None = None,
     period: str | None = None,
     expires: str | None = None,
@@ -73,10 +78,15 @@ def key_fields(
         fields["owner"] = owner
     if models is not None:
         fields["allowed_models"] = tuple(m.strip() for m in models.split(",") if m.strip())
-    for field, value in (("rpm", rpm), ("tpm", tpm)):
+    for field, value in (
+        ("rpm", rpm),
+        ("tpm", tpm),
+        ("max_concurrency", max_concurrency),
+        ("max_tokens", max_tokens),
+    ):
         if value is not None:
             if value < 1:
-                raise AdminError(f"--{field} must be at least 1")
+                raise AdminError(f"--{field.replace('_', '-')} must be at least 1")
             fields[field] = value
     if budget is not None:
         if budget < 0:
@@ -102,23 +112,24 @@ def key_view(record: KeyRecord, spent: float | None = None) -> dict[str, Any]:
     return view
 
 
-def list_keys(store: KeyStore, limiter: Limiter) -> list[dict[str, Any]]:
+def list_keys(store: KeyStore, spend: Spend) -> list[dict[str, Any]]:
     return [
-        key_view(r, limiter.spent(r.key_id, r.budget_period) if r.budget_usd is not None else None)
+        key_view(r, spend.spent(r.key_id, r.budget_period) if r.budget_usd is not None else None)
         for r in store.list()
     ]
 
 
-def show_key(store: KeyStore, limiter: Limiter, key_id: str) -> dict[str, Any]:
+def show_key(store: KeyStore, spend: Spend, key_id: str) -> dict[str, Any]:
     """One key as operators see it, with its spend this period when it has a budget."""
     record = store.get(key_id, consistent=True)
-    spent = limiter.spent(record.key_id, record.budget_period) if record.budget_usd is not None else None
+    spent = spend.spent(record.key_id, record.budget_period) if record.budget_usd is not None else None
     return key_view(record, spent)
 
 
 def create_key(store: KeyStore, fields: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """A new key from `key_fields(...)`: its view, and the secret (shown once, never stored)."""
-    record, key = store.create(fields)
+    """A new key from `key_fields(...)` over the defaults for new keys: its view, and the secret (shown once,
+    never stored)."""
+    record, key = store.create({**NEW_KEY_DEFAULTS, **fields})
     return key_view(record), key
 
 
@@ -126,6 +137,8 @@ def create_key(store: KeyStore, fields: dict[str, Any]) -> tuple[dict[str, Any],
 CLEARABLE: dict[str, Any] = {
     "rpm": None,
     "tpm": None,
+    "max_concurrency": None,
+    "max_tokens": None,
     "budget_usd": None,
     "expires": None,
     "allowed_models": (),
@@ -162,6 +175,10 @@ def limits_text(view: dict[str, Any]) -> str:
         parts.append(f"{view['rpm']} rpm")
     if view.get("tpm"):
         parts.append(f"{view['tpm']} tpm")
+    if view.get("max_concurrency"):
+        parts.append(f"{view['max_concurrency']} in flight")
+    if view.get("max_tokens"):
+        parts.append(f"max_tokens {view['max_tokens']}")
     if view.get("budget_usd") is not None:
         parts.append(f"${view['budget_usd']:g}/{view['budget_period']}")
     return ", ".join(parts) or "-"

@@ -84,6 +84,8 @@ def _key_fields(args: argparse.Namespace) -> dict[str, Any]:
         models=args.models,
         rpm=args.rpm,
         tpm=args.tpm,
+        max_concurrency=args.max_concurrency,
+        max_tokens=args.max_tokens,
         budget=args.budget,
         period=args.period,
         expires=args.expires,
@@ -100,17 +102,17 @@ def _keys_create(args: argparse.Namespace) -> int:
 
 
 def _keys_list(args: argparse.Namespace) -> int:
-    from pennyworth.access.limits import Limiter
+    from pennyworth.access.limits import Spend
 
-    views = admin.list_keys(_store(), Limiter(_table()))
+    views = admin.list_keys(_store(), Spend(_table()))
     _print(views, args.json, admin.keys_table(views) if views else "no keys")
     return 0
 
 
 def _keys_show(args: argparse.Namespace) -> int:
-    from pennyworth.access.limits import Limiter
+    from pennyworth.access.limits import Spend
 
-    view = admin.show_key(_store(), Limiter(_table()), args.key_id)
+    view = admin.show_key(_store(), Spend(_table()), args.key_id)
     _print(view, args.json, _key_text(view))
     return 0
 
@@ -121,6 +123,8 @@ def _keys_update(args: argparse.Namespace) -> int:
         for flag, field in (
             ("clear_rpm", "rpm"),
             ("clear_tpm", "tpm"),
+            ("clear_max_concurrency", "max_concurrency"),
+            ("clear_max_tokens", "max_tokens"),
             ("clear_budget", "budget_usd"),
             ("clear_expires", "expires"),
             ("all_models", "allowed_models"),
@@ -163,6 +167,13 @@ def _add_key_options(parser: argparse.ArgumentParser, creating: bool) -> None:
     parser.add_argument("--models", help="allowed models: names or globs, comma-separated (default: all)")
     parser.add_argument("--rpm", type=int, help="requests per minute")
     parser.add_argument("--tpm", type=int, help="tokens per minute")
+    parser.add_argument(
+        "--max-concurrency",
+        type=int,
+        help="requests in flight at once"
+        + (f" (default {admin.NEW_KEY_DEFAULTS['max_concurrency']})" if creating else ""),
+    )
+    parser.add_argument("--max-tokens", type=int, help="the most output tokens one request may ask for")
     parser.add_argument("--budget", type=float, help="budget in USD per period")
     parser.add_argument(
         "--period", choices=["daily", "monthly", "total"], help="budget period (default monthly)"
@@ -235,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, text in (
         ("--clear-rpm", "remove the rpm limit"),
         ("--clear-tpm", "remove the tpm limit"),
+        ("--clear-max-concurrency", "no limit on requests in flight"),
+        ("--clear-max-tokens", "no cap on max_tokens"),
         ("--clear-budget", "remove the budget"),
         ("--clear-expires", "never expire"),
         ("--all-models", "allow every model"),
@@ -258,10 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _one_line(exc: Exception) -> str:
     from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
 
-    from pennyworth.access.keys import KeyNotFound
+    from pennyworth.access.keys import KeyNotFound, KeyRevoked
 
     if isinstance(exc, KeyNotFound):
         return f"no key with id {exc.args[0]!r}"
+    if isinstance(exc, KeyRevoked):
+        return f"key {exc.args[0]!r} is revoked: create a new key instead"
     if isinstance(exc, NoCredentialsError):
         return "no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
     if isinstance(exc, NoRegionError):
@@ -288,9 +303,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from pennyworth.access.keys import KeyNotFound
+        from pennyworth.access.keys import KeyNotFound, KeyRevoked
 
-        if isinstance(exc, KeyNotFound | BotoCoreError | ClientError):
+        if isinstance(exc, KeyNotFound | KeyRevoked | BotoCoreError | ClientError):
             print(f"pennyworth: {_one_line(exc)}", file=sys.stderr)
             return 1
         raise

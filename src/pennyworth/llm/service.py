@@ -34,6 +34,7 @@ from pennyworth.llm.types import (
     EmbeddingCall,
     EmbeddingResult,
     MessagesCall,
+    PromptUsage,
     StreamEvent,
     Usage,
     UsageReport,
@@ -98,7 +99,9 @@ async def _anthropic_events(
         if event_type != "chunk":
             continue
         event = reader.read(payload)
-        if event.type == "message_stop":
+        if event.type == "message_start":
+            yield PromptUsage(reader.usage())
+        elif event.type == "message_stop":
             yield UsageReport(reader.usage())
         yield event
 

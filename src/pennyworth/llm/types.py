@@ -105,6 +105,14 @@ class UsageReport:
 
 
 @dataclass(slots=True)
+class PromptUsage:
+    """The prompt's tokens as the provider counted them when a stream started (before any output): what a
+    stream cut off later is charged for its prompt. Metering consumes it; renderers never see it."""
+
+    usage: Usage
+
+
+@dataclass(slots=True)
 class AnthropicEvent:
     """One event of Anthropic's Messages stream, relayed as is (`text` holds a delta's text, for estimates)."""
 
@@ -114,7 +122,14 @@ class AnthropicEvent:
 
 
 StreamEvent = (
-    TextDelta | ReasoningDelta | ToolCallStart | ToolCallDelta | Finish | UsageReport | AnthropicEvent
+    TextDelta
+    | ReasoningDelta
+    | ToolCallStart
+    | ToolCallDelta
+    | Finish
+    | UsageReport
+    | PromptUsage
+    | AnthropicEvent
 )
 
 

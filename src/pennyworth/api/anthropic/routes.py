@@ -53,7 +53,7 @@ def claude_route(services: Services, identity: KeyIdentity, model: str) -> Model
         logger.info("unknown Claude model %r served by %r", model, route.name)
     if route.provider != "bedrock" or "anthropic." not in route.model_id:
         raise InvalidRequest(f"The Messages API serves Claude models on Bedrock; '{model}' is not one.")
-    if not identity.allows(route.name):
+    if not identity.allows(route.name, in_catalog=not route.raw):
         raise PermissionDenied(f"This API key is not allowed to use the model '{model}'.")
     note_successor(route)
     return route
@@ -113,7 +113,7 @@ async def count_tokens(
     """Count a request's input tokens: Bedrock's CountTokens where the model has it, else an estimate."""
     call = _call(services, identity, body, request)
     call.body.setdefault("max_tokens", 1)  # InvokeModel bodies need one; it does not change the count
-    counted = await services.metering.count_tokens(call)
+    counted = await services.metering.count_tokens(identity, call)
     return Response(
         orjson.dumps({"input_tokens": counted}),
         media_type="application/json",

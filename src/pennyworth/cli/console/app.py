@@ -24,7 +24,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from pennyworth.access.keys import KeyNotFound, KeyStore
-from pennyworth.access.limits import Limiter
+from pennyworth.access.limits import Spend
 from pennyworth.access.usage import UsageLedger
 from pennyworth.cli import admin
 from pennyworth.cli.admin import AdminError
@@ -37,7 +37,7 @@ class Console:
     """What the pages read and change: the table's keys, limits and ledger, and the run's gate."""
 
     store: KeyStore
-    limiter: Limiter
+    spend: Spend
     ledger: UsageLedger
     gate: Gate
     table_name: str
@@ -106,7 +106,7 @@ def _form_fields(form: dict[str, str], creating: bool) -> tuple[dict[str, Any], 
 
 async def keys_page(console: Console, request: Request) -> Response:
     views, rows = await run_in_threadpool(
-        lambda: (admin.list_keys(console.store, console.limiter), console.ledger.rows())
+        lambda: (admin.list_keys(console.store, console.spend), console.ledger.rows())
     )
     last = reports.last_used(rows)
     return _page(console, "keys.html", keys=[_decorate(v, last) for v in views])
@@ -120,7 +120,7 @@ async def key_page(
     try:
         view, rows = await run_in_threadpool(
             lambda: (
-                admin.show_key(console.store, console.limiter, key_id),
+                admin.show_key(console.store, console.spend, key_id),
                 console.ledger.rows(key_id, period.start),
             )
         )

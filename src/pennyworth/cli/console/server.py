@@ -8,7 +8,7 @@ import webbrowser
 import uvicorn
 
 from pennyworth.access.keys import KeyStore
-from pennyworth.access.limits import Limiter
+from pennyworth.access.limits import Spend
 from pennyworth.access.table import table
 from pennyworth.access.usage import UsageLedger
 from pennyworth.cli.console.app import Console, create_console_app
@@ -22,7 +22,7 @@ def build_console(settings: Settings, port: int) -> Console:
     keys_table = table(settings)
     return Console(
         store=KeyStore(keys_table),
-        limiter=Limiter(keys_table),
+        spend=Spend(keys_table),
         ledger=UsageLedger(keys_table),
         gate=Gate(port=port),
         table_name=settings.table_name,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pennyworth.catalog import ModelKind, ModelRoute
 from pennyworth.llm.providers.litellm_setup import litellm
 from pennyworth.llm.types import Usage
@@ -51,3 +53,31 @@ def _one_hour_write_premium(model_id: str, usage: Usage) -> float:
     if five_minutes is None or one_hour is None:
         return 0.0
     return usage.cache_write_1h_tokens * (float(one_hour) - float(five_minutes))
+
+
+def token_prices(route: ModelRoute) -> tuple[float, float] | None:
+    """(input, output) USD per token for `route`: models.yaml's price, else LiteLLM's map; None when unpriced."""
+    if route.input_cost_per_token is not None or route.output_cost_per_token is not None:
+        return route.input_cost_per_token or 0.0, route.output_cost_per_token or 0.0
+    entry = _price_entry(route)
+    if entry is None:
+        return None
+    prompt, completion = entry.get("input_cost_per_token"), entry.get("output_cost_per_token")
+    if prompt is None and completion is None:
+        return None
+    return float(prompt or 0.0), float(completion or 0.0)
+
+
+def max_output_tokens(route: ModelRoute) -> int | None:
+    """The most a model may answer with, per LiteLLM's map (None when it does not say)."""
+    entry = _price_entry(route)
+    value = (entry or {}).get("max_output_tokens") or (entry or {}).get("max_tokens")
+    return int(value) if value else None
+
+
+def _price_entry(route: ModelRoute) -> dict[str, Any] | None:
+    for name in (route.model_id, f"{route.provider}/{route.model_id}"):
+        entry = litellm.model_cost.get(name)
+        if entry:
+            return dict(entry)
+    return None
