@@ -94,6 +94,23 @@ def test_create_rotate_update_revoke_through_the_cli_code(
     assert secret not in logged and new_secret not in logged
 
 
+def test_concurrency_and_max_tokens_caps_from_the_pages(console: Console, console_url: str) -> None:
+    with _session(console, console_url) as client:
+        created = client.post(
+            "/keys", data={"name": "capped", "max_tokens": "512", "csrf": console.gate.csrf}
+        )
+        key_id = re.search(r'<code id="secret">pw-([0-9a-f]+)-', created.text).group(1)
+        record = console.store.get(key_id, consistent=True)
+        assert (record.max_concurrency, record.max_tokens) == (10, 512)  # the CLI's default for new keys
+        client.post(
+            f"/keys/{key_id}/update",
+            data={"max_concurrency": "3", "max_tokens": "", "csrf": console.gate.csrf},
+        )
+        record = console.store.get(key_id, consistent=True)
+        assert (record.max_concurrency, record.max_tokens) == (3, None)
+        assert "3 in flight" in client.get(f"/keys/{key_id}").text
+
+
 def test_bad_form_values_are_explained(console: Console, console_url: str) -> None:
     with _session(console, console_url) as client:
         page = client.post("/keys", data={"name": "x", "rpm": "lots", "csrf": console.gate.csrf})

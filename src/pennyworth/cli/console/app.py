@@ -91,6 +91,8 @@ def _form_fields(form: dict[str, str], creating: bool) -> tuple[dict[str, Any], 
         models=form.get("models", "").strip() or None,
         rpm=number("rpm", int),
         tpm=number("tpm", int),
+        max_concurrency=number("max_concurrency", int),
+        max_tokens=number("max_tokens", int),
         budget=number("budget", float),
         period=form.get("period") or None,
         expires=(form.get("expires") or "").strip() or None,
@@ -99,7 +101,14 @@ def _form_fields(form: dict[str, str], creating: bool) -> tuple[dict[str, Any], 
         if "name" not in fields:
             raise AdminError("a key needs a name")
         return fields, []
-    blanks = {"rpm": "rpm", "tpm": "tpm", "budget": "budget_usd", "models": "allowed_models"}
+    blanks = {
+        "rpm": "rpm",
+        "tpm": "tpm",
+        "max_concurrency": "max_concurrency",
+        "max_tokens": "max_tokens",
+        "budget": "budget_usd",
+        "models": "allowed_models",
+    }
     cleared = [field for name, field in blanks.items() if not form.get(name, "").strip()]
     return fields, cleared
 
