@@ -13,7 +13,13 @@ import base64
 import json
 from typing import Any
 
-from pennyworth_dev.double_script import DoubleError, directives_in, requested_tool, sample_for
+from pennyworth_dev.double_script import (
+    DoubleError,
+    directives_in,
+    injected_error,
+    requested_tool,
+    sample_for,
+)
 
 ACCEPTED_FIELDS = {
     "anthropic_version",
@@ -100,7 +106,7 @@ def reply(body: dict[str, Any], model_id: str) -> dict[str, Any]:
     last_texts = _texts(last.get("content"))
     directives = directives_in(" ".join(last_texts))
     if "error" in directives:
-        raise DoubleError(directives["error"], f"Injected {directives['error']} from the Bedrock double.")
+        raise injected_error(directives["error"])
     content: list[dict[str, Any]] = []
     if (body.get("thinking") or {}).get("type") in ("enabled", "adaptive"):
         content.append(

@@ -64,6 +64,22 @@ class Reply:
         return float(self.directives.get(name, default))
 
 
+# What Bedrock says when IAM refuses the caller: it names the account, the role and the function's session.
+ACCESS_DENIED_MESSAGE = (
+    "User: arn:aws:sts::123456789012:assumed-role/pennyworth-GatewayFunctionRole-1A2B3C4D/"
+    "pennyworth-GatewayFunction-5E6F7A8B is not authorized to perform: bedrock:InvokeModel on resource: "
+    "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0 because no identity-based policy "
+    "allows the bedrock:InvokeModel action"
+)
+
+
+def injected_error(name: str) -> DoubleError:
+    """The error a `[[double:error=Name]]` directive asks for, with Bedrock's own text where it matters."""
+    if name == "AccessDeniedException":
+        return DoubleError(name, ACCESS_DENIED_MESSAGE)
+    return DoubleError(name, f"Injected {name} from the Bedrock double.")
+
+
 def directives_in(text: str) -> dict[str, str]:
     return {key: (value if value is not None else "1") for key, value in _DIRECTIVE.findall(text)}
 
@@ -165,7 +181,7 @@ def converse_reply(body: dict[str, Any], model_id: str = "") -> Reply:
     last_texts = _texts(last.get("content", []))
     directives = directives_in(" ".join(last_texts))
     if "error" in directives:
-        raise DoubleError(directives["error"], f"Injected {directives['error']} from the Bedrock double.")
+        raise injected_error(directives["error"])
     input_tokens = sum(_count_words(" ".join(_texts(m.get("content", [])))) for m in body["messages"])
     input_tokens += sum(_count_words(s.get("text", "")) for s in body.get("system", []))
     blocks: list[Block] = []
@@ -267,7 +283,7 @@ def embedding_response(model_id: str, body: dict[str, Any]) -> tuple[dict[str, A
     for text in texts:
         directives = directives_in(text)
         if "error" in directives:
-            raise DoubleError(directives["error"], f"Injected {directives['error']} from the Bedrock double.")
+            raise injected_error(directives["error"])
     tokens = sum(max(_count_words(t), 1) for t in texts)
     if "titan" in model_id:
         dimensions = int(body.get("dimensions") or 1024)

@@ -82,35 +82,49 @@ def _envelope(
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
-def _param_path(loc: tuple[Any, ...]) -> str:
-    """FastAPI's error location → a dotted parameter path such as `messages.0.content`."""
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    # Drop discriminated-union branch names (e.g. 'user', 'function-after[...]') pydantic inserts.
-    cleaned = [p for p in parts if not p.startswith(("function-", "union[", "literal[")) and "[" not in p]
-    return ".".join(cleaned)
+def _param_path(loc: tuple[Any, ...], body: Any, missing: bool) -> str:
+    """Pydantic's error location → the dotted path of the offending parameter in the body sent, such as
+    `messages.0.content`: labels pydantic adds for union branches (`str`, `list[...]`, a tag) are not in the
+    body, so they are dropped by following the location through the body itself."""
+    parts: list[str] = []
+    here = body
+    steps = [p for p in loc if p not in ("body", "query", "path", "header")]
+    for position, step in enumerate(steps):
+        if (isinstance(here, dict) and step in here) or (
+            isinstance(here, list) and isinstance(step, int) and 0 <= step < len(here)
+        ):
+            here = here[step]
+        elif missing and position == len(steps) - 1:
+            pass  # the missing field itself
+        else:
+            continue  # a union branch's label
+        parts.append(str(step))
+    return ".".join(parts)
+
+
+def _most_specific(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """Of the errors pydantic reports (one per union branch tried), the one deepest in the body, and rather one
+    about the value than one saying a branch's type did not match."""
+    if not errors:
+        return {"loc": (), "msg": "invalid request", "type": ""}
+    return max(
+        errors,
+        key=lambda error: (len(error.get("loc", ())), not str(error.get("type", "")).endswith("_type")),
+    )
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
-    errors = exc.errors()
-    first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
-    if first.get("type") == "json_invalid":
-        return _envelope(
-            400,
-            "We could not parse the JSON body of your request.",
-            "invalid_request_error",
-            None,
-            request=request,
-        )
-    param = _param_path(tuple(first.get("loc", ())))
+    errors = list(exc.errors())
+    first = _most_specific(errors)
+    missing = first.get("type") == "missing"
+    param = _param_path(tuple(first.get("loc", ())), exc.body, missing)
     message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
-    if first.get("type") == "missing":
+    if missing:
         text = f"Missing required parameter: '{param}'."
     else:
         text = f"Invalid value for '{param}': {message}." if param else f"Invalid request: {message}."
-    if len(errors) > 1:
-        text += f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} in this request.)"
     if _is_anthropic(request) and param:
-        text = f"{param}: {message}" if first.get("type") != "missing" else f"{param}: Field required"
+        text = f"{param}: {message}" if not missing else f"{param}: Field required"
     return _envelope(
         400, text, "invalid_request_error", "invalid_value" if param else None, param or None, request=request
     )

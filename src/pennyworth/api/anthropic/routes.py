@@ -26,6 +26,7 @@ from pennyworth.api.anthropic.schemas import (
 )
 from pennyworth.api.chat_policy import dropped_tools_headers, note_successor, route_headers
 from pennyworth.api.dependencies import Caller, Services, ServicesDep
+from pennyworth.api.json_body import StrictJsonRoute
 from pennyworth.api.sse import EventStreamResponse
 from pennyworth.catalog import ModelRoute
 from pennyworth.errors import InvalidRequest, PermissionDenied
@@ -34,7 +35,7 @@ from pennyworth.llm.types import MessagesCall
 from pennyworth.observability import get_logger
 
 logger = get_logger("api")
-router = APIRouter(prefix="/v1", tags=["Anthropic"])
+router = APIRouter(prefix="/v1", tags=["Anthropic"], route_class=StrictJsonRoute)
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": AnthropicError} for status in (400, 401, 403, 404, 413, 429, 500, 502, 504, 529)
 }

@@ -7,40 +7,59 @@ filtered by the LLM layer (`pennyworth.llm.bedrock.anthropic`), not rejected.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from pennyworth.api.fields import INT32_MAX, ModelName
+from pennyworth.api.fields import TokenCount as PositiveTokens
 
 
 class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+def _cache_control_is_an_object(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`cache_control` on a block, when present, is an object such as `{"type": "ephemeral"}`."""
+    for index, block in enumerate(blocks):
+        control = block.get("cache_control")
+        if control is not None and not isinstance(control, dict):
+            raise ValueError(
+                f'cache_control of block {index} must be an object such as {{"type": "ephemeral"}}, '
+                f"not a {type(control).__name__}"
+            )
+    return blocks
+
+
+# Content blocks, system blocks and tools travel as sent; only what the gateway itself reads is checked.
+Blocks = Annotated[list[dict[str, Any]], AfterValidator(_cache_control_is_an_object)]
+
+
 class MessageParam(_Open):
     # `system` is Claude Code's (5.x models): the LLM layer moves it into the top-level system prompt.
     role: Literal["user", "assistant", "system"]
-    content: str | list[dict[str, Any]]
+    content: str | Blocks
 
 
 class ThinkingConfig(_Open):
     type: Literal["enabled", "disabled", "adaptive"]
-    budget_tokens: int | None = Field(default=None, ge=1024)
+    budget_tokens: int | None = Field(default=None, ge=1024, le=INT32_MAX)
 
 
 class CountTokensRequest(_Open):
-    model: str = Field(min_length=1)
+    model: ModelName
     messages: list[MessageParam] = Field(min_length=1)
-    system: str | list[dict[str, Any]] | None = None
-    tools: list[dict[str, Any]] | None = None
+    system: str | Blocks | None = None
+    tools: Blocks | None = None
     tool_choice: dict[str, Any] | None = None
     thinking: ThinkingConfig | None = None
 
 
 class MessagesRequest(CountTokensRequest):
-    max_tokens: int = Field(ge=1)
+    max_tokens: PositiveTokens
     temperature: float | None = Field(default=None, ge=0, le=1)
     top_p: float | None = Field(default=None, ge=0, le=1)
-    top_k: int | None = Field(default=None, ge=0)
+    top_k: int | None = Field(default=None, ge=0, le=INT32_MAX)
     stop_sequences: list[str] | None = None
     stream: bool = False
     metadata: dict[str, Any] | None = None

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from pennyworth.api.chat_policy import check_capabilities, check_images, route_for, route_headers
 from pennyworth.api.dependencies import Caller, ServicesDep
+from pennyworth.api.json_body import StrictJsonRoute
 from pennyworth.api.openai.render import ChatChunks, chat_completion, embedding_response
 from pennyworth.api.openai.schemas import (
     ChatCompletion,
@@ -29,7 +30,7 @@ from pennyworth.catalog import ModelRoute
 from pennyworth.errors import InvalidRequest, ModelNotFound
 from pennyworth.llm.types import ChatCall, EmbeddingCall
 
-router = APIRouter(prefix="/v1", tags=["OpenAI"])
+router = APIRouter(prefix="/v1", tags=["OpenAI"], route_class=StrictJsonRoute)
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 413, 429, 502, 503, 504)

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pennyworth.api.fields import Int64, ModelName, TokenCount
+
 
 class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -158,21 +160,23 @@ class StreamOptions(_Lenient):
 
 
 class ChatCompletionRequest(_Lenient):
-    model: str = Field(min_length=1)
+    model: ModelName
     messages: list[ChatMessage] = Field(min_length=1)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: TokenCount | None = None
+    max_completion_tokens: TokenCount | None = None
     stop: str | list[str] | None = None
     user: str | None = None
-    seed: int | None = None
+    seed: Int64 | None = None
     prompt_cache_key: str | None = Field(
         default=None,
         max_length=1024,
         description="Names a conversation: automatic caching caches its newest turn.",
     )
-    n: int | None = Field(default=None, description="Only 1 is supported.")
+    n: int | None = Field(
+        default=None, description="Only 1 is supported.", json_schema_extra={"minimum": 1, "maximum": 1}
+    )
     stream: bool = False
     stream_options: StreamOptions | None = None
     tools: list[Tool] | None = None
@@ -251,12 +255,12 @@ class ChatCompletion(BaseModel):
 
 
 class EmbeddingRequest(_Lenient):
-    model: str = Field(min_length=1)
+    model: ModelName
     input: str | list[str] = Field(
         description="A string or a list of strings (token-id inputs are not supported)."
     )
     encoding_format: Literal["float", "base64"] = "float"
-    dimensions: int | None = Field(default=None, ge=1)
+    dimensions: TokenCount | None = None
     user: str | None = None
 
     @field_validator("input")

@@ -73,7 +73,7 @@ def response_object(
         "temperature": request.temperature,
         "top_p": request.top_p,
         "tool_choice": request.tool_choice or "auto",
-        "tools": request.tools or [],
+        "tools": [tool.model_dump(exclude_none=True) for tool in request.tools or []],
         "text": request.text.model_dump(exclude_none=True, by_alias=True)
         if request.text
         else {"format": {"type": "text"}},

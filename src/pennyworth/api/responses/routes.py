@@ -20,6 +20,7 @@ from pennyworth.api.chat_policy import (
     route_headers,
 )
 from pennyworth.api.dependencies import Caller, ServicesDep
+from pennyworth.api.json_body import StrictJsonRoute
 from pennyworth.api.openai.routes import ERROR_RESPONSES
 from pennyworth.api.responses.render import ResponseEvents, whole_response
 from pennyworth.api.responses.schemas import ResponsesRequest, chat_messages, chat_params
@@ -27,7 +28,7 @@ from pennyworth.api.responses.tools import dropped_tools
 from pennyworth.api.sse import EventStreamResponse
 from pennyworth.llm.types import ChatCall
 
-router = APIRouter(prefix="/v1", tags=["OpenAI Responses"])
+router = APIRouter(prefix="/v1", tags=["OpenAI Responses"], route_class=StrictJsonRoute)
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "A response object, or its server-sent events."},
     **ERROR_RESPONSES,

@@ -10,10 +10,12 @@ stateless: `previous_response_id` and an explicit `store: true` are refused with
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import orjson
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
+from pennyworth.api.fields import ModelName, TokenCount
 from pennyworth.api.responses.reasoning import replayed_blocks
 from pennyworth.errors import InvalidRequest
 
@@ -28,6 +30,78 @@ class FunctionTool(_Open):
     description: str | None = None
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
+
+
+class OtherTool(_Open):
+    """A hosted tool (web_search, file_search, ...): accepted and not offered to the model."""
+
+    type: str
+
+
+Tool = Annotated[
+    Annotated[FunctionTool, Tag("function")] | Annotated[OtherTool, Tag("other")],
+    Discriminator(lambda tool: "function" if _get(tool, "type") == "function" else "other"),
+]
+
+
+class TextPart(_Open):
+    type: Literal["input_text", "output_text", "text"]
+    text: str
+
+
+class ImagePart(_Open):
+    type: Literal["input_image"]
+    image_url: str | None = None
+    detail: str | None = None
+
+
+ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+
+
+class MessageItem(_Open):
+    type: Literal["message"] = "message"
+    role: Literal["user", "assistant", "system", "developer"] = "user"
+    content: str | list[ContentPart]
+
+
+class FunctionCallItem(_Open):
+    type: Literal["function_call"]
+    call_id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    arguments: str = ""
+
+
+class FunctionCallOutputItem(_Open):
+    type: Literal["function_call_output"]
+    call_id: str = Field(min_length=1)
+    output: str | list[dict[str, Any]] = ""
+
+
+class ReasoningItem(_Open):
+    """An earlier turn's reasoning (`summary`, `encrypted_content`): accepted."""
+
+    type: Literal["reasoning"]
+    summary: list[dict[str, Any]] = Field(default_factory=list)
+    encrypted_content: str | None = None
+
+
+def _get(value: Any, name: str) -> Any:
+    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+
+
+def _item_kind(item: Any) -> str:
+    """Items without a `type` are messages (OpenAI's "easy input message")."""
+    kind = _get(item, "type")
+    return "message" if kind is None else str(kind)
+
+
+InputItem = Annotated[
+    Annotated[MessageItem, Tag("message")]
+    | Annotated[FunctionCallItem, Tag("function_call")]
+    | Annotated[FunctionCallOutputItem, Tag("function_call_output")]
+    | Annotated[ReasoningItem, Tag("reasoning")],
+    Discriminator(_item_kind),
+]
 
 
 class Reasoning(_Open):
@@ -47,14 +121,14 @@ class TextConfig(_Open):
 
 
 class ResponsesRequest(_Open):
-    model: str = Field(min_length=1)
-    input: str | list[dict[str, Any]]
+    model: ModelName
+    input: str | list[InputItem]
     instructions: str | None = None
-    tools: list[dict[str, Any]] | None = None
+    tools: list[Tool] | None = None
     tool_choice: str | dict[str, Any] | None = None
     parallel_tool_calls: bool | None = None
     reasoning: Reasoning | None = None
-    max_output_tokens: int | None = Field(default=None, ge=1)
+    max_output_tokens: TokenCount | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     text: TextConfig | None = None
@@ -78,7 +152,7 @@ def chat_params(request: ResponsesRequest) -> dict[str, Any]:
     if request.store is True:
         raise InvalidRequest("store: true is not supported: this gateway stores no responses.", param="store")
     params: dict[str, Any] = {}
-    tools = [FunctionTool.model_validate(t) for t in request.tools or [] if t.get("type") == "function"]
+    tools = [t for t in request.tools or [] if isinstance(t, FunctionTool)]
     if tools:
         params["tools"] = [
             {"type": "function", "function": t.model_dump(exclude_none=True, exclude={"type", "strict"})}
@@ -129,16 +203,15 @@ def chat_messages(request: ResponsesRequest) -> list[dict[str, Any]]:
         return messages
     reasoning: list[dict[str, str]] = []  # replayed blocks waiting for the assistant turn they preceded
     for index, item in enumerate(request.input):
-        kind = item.get("type", "message")
-        if kind == "message":
+        if isinstance(item, MessageItem):
             messages.append(_message(item, index))
             if messages[-1]["role"] == "assistant" and reasoning:
                 messages[-1]["thinking_blocks"], reasoning = reasoning, []
-        elif kind == "function_call":
+        elif isinstance(item, FunctionCallItem):
             call = {
-                "id": item["call_id"],
+                "id": item.call_id,
                 "type": "function",
-                "function": {"name": item["name"], "arguments": item.get("arguments", "")},
+                "function": {"name": item.name, "arguments": item.arguments},
             }
             previous = messages[-1] if messages else None
             if previous is not None and previous["role"] == "assistant":
@@ -149,46 +222,35 @@ def chat_messages(request: ResponsesRequest) -> list[dict[str, Any]]:
             if reasoning:
                 previous["thinking_blocks"] = [*previous.get("thinking_blocks", []), *reasoning]
                 reasoning = []
-        elif kind == "function_call_output":
-            output = item.get("output", "")
+        elif isinstance(item, FunctionCallOutputItem):
+            output = item.output
             messages.append(
                 {
                     "role": "tool",
-                    "tool_call_id": item["call_id"],
-                    "content": output if isinstance(output, str) else str(output),
+                    "tool_call_id": item.call_id,
+                    "content": output if isinstance(output, str) else orjson.dumps(output).decode(),
                 }
             )
-        elif kind == "reasoning":
-            reasoning += replayed_blocks(item, index)  # replayed before the call or message it preceded
-        else:
-            raise InvalidRequest(
-                f"Input items of type '{kind}' are not supported.", param=f"input.{index}.type"
-            )
+        else:  # reasoning: replayed before the call or message it preceded
+            reasoning += replayed_blocks(item.model_dump(), index)
     if not messages or all(m["role"] == "system" for m in messages):
         raise InvalidRequest("The input has no user message.", param="input")
     return messages
 
 
-def _message(item: dict[str, Any], index: int) -> dict[str, Any]:
-    role = item.get("role", "user")
-    if role not in ("user", "assistant", "system", "developer"):
-        raise InvalidRequest(f"Unknown role '{role}'.", param=f"input.{index}.role")
-    role = "system" if role == "developer" else role
-    content = item.get("content", "")
-    if isinstance(content, str):
-        return {"role": role, "content": content}
-    parts = []
-    for part_index, part in enumerate(content):
-        kind = part.get("type")
-        if kind in ("input_text", "output_text", "text"):
-            parts.append({"type": "text", "text": part.get("text", "")})
-        elif kind == "input_image" and role == "user":
-            url = part.get("image_url") or ""
-            parts.append({"type": "image_url", "image_url": {"url": url}})
+def _message(item: MessageItem, index: int) -> dict[str, Any]:
+    role = "system" if item.role == "developer" else item.role
+    if isinstance(item.content, str):
+        return {"role": role, "content": item.content}
+    parts: list[dict[str, Any]] = []
+    for part_index, part in enumerate(item.content):
+        if isinstance(part, TextPart):
+            parts.append({"type": "text", "text": part.text})
+        elif role == "user":
+            parts.append({"type": "image_url", "image_url": {"url": part.image_url or ""}})
         else:
             raise InvalidRequest(
-                f"Content parts of type '{kind}' are not supported here.",
-                param=f"input.{index}.content.{part_index}",
+                "Images are accepted in user messages only.", param=f"input.{index}.content.{part_index}"
             )
     if role != "user":  # system and assistant turns carry text only
         return {"role": role, "content": "".join(p["text"] for p in parts)}
