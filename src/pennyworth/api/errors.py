@@ -90,13 +90,12 @@ def _param_path(loc: tuple[Any, ...], body: Any, missing: bool) -> str:
     here = body
     steps = [p for p in loc if p not in ("body", "query", "path", "header")]
     for position, step in enumerate(steps):
-        if (isinstance(here, dict) and step in here) or (
+        in_body = (isinstance(here, dict) and step in here) or (
             isinstance(here, list) and isinstance(step, int) and 0 <= step < len(here)
-        ):
+        )
+        if in_body:
             here = here[step]
-        elif missing and position == len(steps) - 1:
-            pass  # the missing field itself
-        else:
+        elif not (missing and position == len(steps) - 1):  # not the missing field itself:
             continue  # a union branch's label
         parts.append(str(step))
     return ".".join(parts)
