@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import openai
 import pytest
@@ -160,11 +162,13 @@ def test_bedrock_errors_map_to_status(
         gateway_url, "/v1/chat/completions", json=chat(f"[[double:error={exception}]]", stream=stream)
     )
     error = assert_envelope(response, status, type_, code)
-    assert "Injected" in error["message"]  # Bedrock's own message is passed on
+    if exception == "AccessDeniedException":  # Bedrock's text names the account and role: not for clients
+        assert "Model access" in error["message"] and "123456789012" not in error["message"]
+        assert "assumed-role" not in error["message"]
+    else:
+        assert "Injected" in error["message"]  # Bedrock's own message is passed on
     if exception == "ThrottlingException":
         assert int(response.headers["Retry-After"]) > 0
-    if exception == "AccessDeniedException":
-        assert "Model access" in error["message"]
 
 
 def test_throttling_through_the_sdk(client: openai.OpenAI) -> None:
@@ -244,3 +248,21 @@ def test_forced_tool_use_on_a_model_without_it(gateway_url: str) -> None:
         post(gateway_url, "/v1/chat/completions", json=body), 400, "invalid_request_error"
     )
     assert "forced tool use" in error["message"] and "litellm" not in error["message"]
+
+
+def test_access_denied_detail_is_logged_not_returned(gateway_url: str) -> None:
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("pennyworth").addHandler(handler)
+    try:
+        response = post(
+            gateway_url, "/v1/chat/completions", json=chat("[[double:error=AccessDeniedException]]")
+        )
+    finally:
+        logging.getLogger("pennyworth").removeHandler(handler)
+    error = assert_envelope(response, 403, "permission_error", "model_access_denied")
+    assert "123456789012" not in response.text and "GatewayFunctionRole" not in response.text
+    assert "logs" in error["message"]
+    (logged,) = [r.getMessage() for r in records if "AccessDeniedException" in r.getMessage()]
+    assert "arn:aws:sts::123456789012:assumed-role/pennyworth-GatewayFunctionRole" in logged

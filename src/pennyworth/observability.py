@@ -5,6 +5,11 @@ Entry points (`runtime/asgi.py`, `runtime/lambda_handler.py`, `pennyworth serve`
 `pennyworth` logger writes JSON lines (Powertools' formatter) to stdout and does not propagate, so a line is
 never printed twice whatever else configured the root logger.
 
+No log line carries request content, whatever the path that logged it: `install_log_redaction` (called when
+the app is built) makes every log record withhold the text of the exception it carries (pydantic's
+`input_value=...`, an upstream message quoting the prompt) — its type, chain and traceback stay — and bounds
+each argument's length. Network errors (`OSError`) keep their text: it names hosts and errnos only.
+
 The request line carries the correlation id (API Gateway's request id, which the Lambda Web Adapter forwards in
 `x-amzn-request-context`), the caller's source IP (from the same context, else the peer), method, path, status,
 latency, the caller's key id and the model served in place of a retired one (also sent as
@@ -65,6 +70,64 @@ _served_model: ContextVar[str | None] = ContextVar("served_model", default=None)
 def note_served_model(name: str) -> None:
     """Tell the client (a response header) and the request log which model answered this request."""
     _served_model.set(name)
+
+
+MAX_LOG_ARG_CHARS = 1000
+_KEEPS_ITS_TEXT = (OSError,)
+
+
+class WithheldException(Exception):
+    """Stands in, in a log record, for an exception whose text may quote the request."""
+
+
+def _chain(exc: BaseException) -> str:
+    names = [f"{type(exc).__module__}.{type(exc).__qualname__}"]
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and len(names) < 5:
+        names.append(type(cause).__qualname__)
+        cause = cause.__cause__ or cause.__context__
+    return " <- ".join(names)
+
+
+def _withheld(exc: BaseException) -> BaseException:
+    if isinstance(exc, (*_KEEPS_ITS_TEXT, WithheldException)) and exc.__cause__ is None:
+        return exc
+    stand_in = WithheldException(f"{_chain(exc)} (message withheld: it may quote the request)")
+    return stand_in.with_traceback(exc.__traceback__)
+
+
+def _bounded(value: Any) -> Any:
+    if isinstance(value, BaseException):
+        return type(value).__qualname__
+    if isinstance(value, str) and len(value) > MAX_LOG_ARG_CHARS:
+        return f"{value[:MAX_LOG_ARG_CHARS]}... ({len(value)} characters)"
+    return value
+
+
+def redact(record: logging.LogRecord) -> logging.LogRecord:
+    """The record with its exception's text withheld and its arguments bounded."""
+    if record.exc_info and record.exc_info[1] is not None:
+        stand_in = _withheld(record.exc_info[1])
+        record.exc_info = (type(stand_in), stand_in, stand_in.__traceback__)
+        record.exc_text = None
+    if isinstance(record.args, tuple):
+        record.args = tuple(_bounded(arg) for arg in record.args)
+    elif isinstance(record.args, dict):
+        record.args = {key: _bounded(arg) for key, arg in record.args.items()}
+    return record
+
+
+def install_log_redaction() -> None:
+    """Make every log record in the process pass through `redact` (idempotent)."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "redacts", False):
+        return
+
+    def redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        return redact(factory(*args, **kwargs))
+
+    redacting_factory.redacts = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(redacting_factory)
 
 
 class TokenCounts(Protocol):

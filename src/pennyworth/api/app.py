@@ -30,7 +30,7 @@ from pennyworth.errors import PayloadTooLarge
 from pennyworth.llm.providers.prices import bedrock_model_kind
 from pennyworth.llm.providers.translation import warm_up
 from pennyworth.llm.service import LLMService
-from pennyworth.observability import RequestLog
+from pennyworth.observability import RequestLog, install_log_redaction
 from pennyworth.runtime import snapstart
 from pennyworth.settings import Settings, get_settings
 
@@ -131,6 +131,7 @@ def build_services(settings: Settings) -> Services:
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     settings = settings or get_settings()
+    install_log_redaction()
     wired = services or build_services(settings)
 
     @asynccontextmanager

@@ -8,6 +8,7 @@ validation errors, unknown routes and anything unexpected into the right one.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
@@ -30,6 +31,11 @@ from pennyworth.errors import (
 from pennyworth.observability import get_logger
 
 logger = get_logger("api")
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def error_body(error: GatewayError) -> dict[str, Any]:
@@ -143,19 +149,47 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     return _envelope(exc.status_code, str(exc.detail), "invalid_request_error", None, request=request)
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return _envelope(
-        500,
-        "The gateway hit an internal error. It has been logged.",
-        "api_error",
-        "internal_error",
-        request=request,
-    )
+class UnexpectedErrors:
+    """ASGI middleware: anything unexpected becomes a 500 in the API's envelope, and the exception stops here.
+
+    (Starlette's own catch-all re-raises after answering, and uvicorn then drops the keep-alive connection
+    without `Connection: close`, failing the client's next request on it.) The exception is logged with its
+    traceback; `pennyworth.observability` withholds its message, which may quote the request. When the
+    response had already begun there is nothing left to answer: the server closes the connection.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                return
+            anthropic = str(scope.get("path", "")).startswith(ANTHROPIC_PREFIX)
+            response = error_response(_INTERNAL, anthropic=anthropic)
+            await send({"type": "http.response.start", "status": 500, "headers": response.raw_headers})
+            await send({"type": "http.response.body", "body": response.body})
+
+
+_INTERNAL = GatewayError("The gateway hit an internal error. It has been logged.", code="internal_error")
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(GatewayError, _gateway_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(UnexpectedErrors)  # added first: the innermost middleware, just outside the routes

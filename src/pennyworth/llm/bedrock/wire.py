@@ -26,8 +26,10 @@ from pennyworth.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from pennyworth.observability import get_logger
 from pennyworth.settings import Settings
 
+logger = get_logger("llm.bedrock")
 DEFAULT_RETRY_AFTER_SECONDS = 2
 _PROFILE_PREFIXES = {
     "us",
@@ -59,9 +61,12 @@ def bedrock_error(error_type: str, message: str, retry_after: str | None = None)
     if name == "ValidationException":
         return InvalidRequest(message)
     if name == "AccessDeniedException":
+        # Bedrock's text names the AWS account, the gateway's role and its session: for the operator only.
+        logger.warning("Bedrock AccessDeniedException: %s", message)
         return PermissionDenied(
-            f"Bedrock denied access to this model: {message}. The model may not be enabled for this AWS account "
-            "and region (Bedrock console → Model access), or the gateway's role lacks bedrock:InvokeModel on it.",
+            "Bedrock denied the gateway access to this model. The model may not be enabled for the gateway's "
+            "AWS account and region (Bedrock console → Model access), or the gateway's role may lack permission "
+            "to invoke it; the operator finds the detail in the gateway's logs.",
             code="model_access_denied",
         )
     if name == "ResourceNotFoundException":
