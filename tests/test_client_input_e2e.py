@@ -223,3 +223,123 @@ def test_model_name_is_bounded(http: httpx.Client, path: str) -> None:
     body = {**ROUTES[path], "model": "m" * 200_000}
     error = error_of(http.post(path, json=body, headers=AUTH), path)
     assert len(error["message"]) < 1000 and "model" in error["message"]
+
+
+def schema_bomb(levels: int) -> dict[str, Any]:
+    """`levels` chained definitions, each referencing the next twice: 2**levels nodes once inlined."""
+    defs: dict[str, Any] = {
+        f"d{i}": {
+            "type": "object",
+            "properties": {"a": {"$ref": f"#/$defs/d{i + 1}"}, "b": {"$ref": f"#/$defs/d{i + 1}"}},
+        }
+        for i in range(levels)
+    }
+    defs[f"d{levels}"] = {"type": "string"}
+    return {"type": "object", "properties": {"x": {"$ref": "#/$defs/d0"}}, "$defs": defs}
+
+
+def deep_schema(levels: int) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    for _ in range(levels):
+        schema = {"type": "object", "properties": {"x": schema}}
+    return schema
+
+
+CHAT = ROUTES["/v1/chat/completions"]
+SCHEMA_CASES = [
+    (
+        "/v1/chat/completions",
+        {**CHAT, "tools": [{"type": "function", "function": {"name": "f", "parameters": schema_bomb(40)}}]},
+        "tools.0.function.parameters",
+    ),
+    (
+        "/v1/chat/completions",
+        {
+            **CHAT,
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "r", "schema": schema_bomb(40)},
+            },
+        },
+        "response_format.json_schema.schema",
+    ),
+    (
+        "/v1/chat/completions",
+        {**CHAT, "tools": [{"type": "function", "function": {"name": "f", "parameters": deep_schema(200)}}]},
+        "tools.0.function.parameters",
+    ),
+    (
+        "/v1/responses",
+        {
+            **ROUTES["/v1/responses"],
+            "tools": [{"type": "function", "name": "f", "parameters": schema_bomb(40)}],
+        },
+        "tools.0.parameters",
+    ),
+    (
+        "/v1/responses",
+        {
+            **ROUTES["/v1/responses"],
+            "text": {"format": {"type": "json_schema", "name": "r", "schema": schema_bomb(40)}},
+        },
+        "text.format.schema",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "param"), SCHEMA_CASES)
+def test_exploding_json_schemas_are_refused(
+    http: httpx.Client, path: str, body: dict[str, Any], param: str
+) -> None:
+    error = error_of(http.post(path, json=body, headers=AUTH), path)
+    assert error["param"] == param and "too large" in error["message"]
+
+
+def test_reasonable_schemas_with_refs_and_recursion_pass(http: httpx.Client) -> None:
+    tree = {
+        "type": "object",
+        "properties": {"root": {"$ref": "#/$defs/node"}, "small": {"$ref": "#/$defs/leaf"}},
+        "$defs": {
+            "node": {
+                "type": "object",
+                "properties": {"children": {"type": "array", "items": {"$ref": "#/$defs/node"}}},
+            },
+            "leaf": schema_bomb(6),
+        },
+    }
+    body = {**CHAT, "tools": [{"type": "function", "function": {"name": "f", "parameters": tree}}]}
+    assert http.post("/v1/chat/completions", json=body, headers=AUTH).status_code == 200
+
+
+def test_health_answers_while_a_heavy_request_is_translated(gateway_url: str) -> None:
+    """Many large-but-allowed schemas keep translation busy; the event loop still serves /health meanwhile."""
+    import threading
+
+    heavy = {
+        **CHAT,
+        "tools": [
+            {"type": "function", "function": {"name": f"f{i}", "parameters": schema_bomb(9)}}
+            for i in range(16)
+        ],
+    }
+    done = threading.Event()
+    statuses: list[int] = []
+
+    def send_heavy() -> None:
+        with httpx.Client(base_url=gateway_url, timeout=120) as client:
+            response = client.post("/v1/chat/completions", json=heavy, headers=AUTH)
+            statuses.append(response.status_code)
+            print(response.text[:500])
+        done.set()
+
+    worker = threading.Thread(target=send_heavy)
+    worker.start()
+    answered_during = 0
+    with httpx.Client(base_url=gateway_url, timeout=120) as client:
+        while not done.is_set():
+            assert client.get("/health").status_code == 200
+            answered_during += 1 if not done.is_set() else 0
+    print("answered during", answered_during)
+    worker.join()
+    assert statuses == [200]
+    assert answered_during > 3

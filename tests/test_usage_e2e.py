@@ -6,7 +6,9 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import openai
+import orjson
 import pytest
 
 from pennyworth.access.keys import KeyStore
@@ -133,3 +135,34 @@ def test_usage_is_stored_before_the_stream_ends(instances) -> None:
         if chunk.usage is not None:  # the usage chunk precedes [DONE]: the ledger already has the row
             rows = ledger.rows(record.key_id)
             assert [(r.requests, r.completion_tokens) for r in rows] == [(1, chunk.usage.completion_tokens)]
+
+
+def test_requests_refused_before_bedrock_are_not_in_the_ledger(instances, double) -> None:
+    urls, store, ledger = instances
+    record, key = store.create({"name": "refusals", "rpm": 1000})
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    hi = [{"role": "user", "content": "hi"}]
+    refused = [
+        b'{"model": "nova-pro", "messages": [{"role": "user", "content": "\\ud800"}]}',  # not Unicode
+        orjson.dumps(  # translation refuses it
+            {
+                "model": "nova-pro",
+                "messages": hi,
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {"name": "r", "schema": {"$defs": 5}},
+                },
+            }
+        ),
+        orjson.dumps({"model": "nova-pro", "input": [{"type": "function_call", "name": "f"}]}),
+    ]
+    paths = ["/v1/chat/completions", "/v1/chat/completions", "/v1/responses"]
+    before = len(double.requests)
+    for path, body in zip(paths, refused, strict=True):
+        assert httpx.post(f"{urls[0]}{path}", content=body, headers=headers).status_code == 400
+    assert len(double.requests) == before and ledger.rows(record.key_id) == []
+    ok = httpx.post(
+        f"{urls[0]}/v1/chat/completions", json={"model": "nova-pro", "messages": hi}, headers=headers
+    )
+    assert ok.status_code == 200
+    assert [(r.requests, r.errors) for r in ledger.rows(record.key_id)] == [(1, 0)]

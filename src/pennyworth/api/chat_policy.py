@@ -1,13 +1,18 @@
 """Chat policy shared by the OpenAI and Responses routes: which route a key may use, what images are allowed,
-and what the catalog says the model can do — checked before anything reaches a model."""
+what the catalog says the model can do, how large a JSON schema may be — checked before anything reaches a
+model — and the call's translation for Bedrock, made here, off the event loop, so that a request refused by
+translation is refused before it is admitted (and never enters the ledger as a model request)."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
+
+import anyio
 
 from pennyworth.access.keys import KeyIdentity
 from pennyworth.api.dependencies import Services
+from pennyworth.api.schema_bounds import check_schema
 from pennyworth.catalog import ModelRoute
 from pennyworth.errors import InvalidRequest, PermissionDenied
 from pennyworth.llm.types import ChatCall
@@ -93,3 +98,25 @@ ROUTE_HEADER = "x-pennyworth-route"
 def route_headers(route: ModelRoute | None) -> dict[str, str]:
     """The header naming the Bedrock id that answered (a fallback's when the asked route was throttled)."""
     return {ROUTE_HEADER: route.model_id} if route is not None else {}
+
+
+def check_schemas(call: ChatCall, api: Literal["chat", "responses"]) -> None:
+    """Bound every JSON schema in the call (function parameters, structured output) before translation."""
+    for index, tool in enumerate(call.params.get("tools") or []):
+        parameters = tool.get("function", {}).get("parameters")
+        if parameters is not None:
+            where = "function.parameters" if api == "chat" else "parameters"
+            check_schema(parameters, f"tools.{index}.{where}")
+    response_format = call.params.get("response_format") or {}
+    schema = (response_format.get("json_schema") or {}).get("schema")
+    if schema is not None:
+        check_schema(schema, "response_format.json_schema.schema" if api == "chat" else "text.format.schema")
+
+
+async def prepare(services: Services, call: ChatCall, api: Literal["chat", "responses"]) -> ChatCall:
+    """Check the call and translate it for Bedrock in a worker thread (its CPU never blocks the event loop);
+    every refusal happens here, before admission."""
+    check_capabilities(call)
+    check_schemas(call, api)
+    await anyio.to_thread.run_sync(services.metering.llm.prepare_chat, call)
+    return call

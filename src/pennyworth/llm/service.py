@@ -34,6 +34,7 @@ from pennyworth.llm.types import (
     EmbeddingCall,
     EmbeddingResult,
     MessagesCall,
+    PreparedConverse,
     PromptUsage,
     StreamEvent,
     Usage,
@@ -127,8 +128,17 @@ class LLMService:
         answer, served = await call_with_failover(route, call, self._retry)
         return answer, served.route
 
+    def prepare_chat(self, call: ChatCall) -> None:
+        """Make the call's Converse body for its own route now (CPU: the API layer runs this in a worker thread,
+        before admission, so a request translation refuses never counts as a model request)."""
+        if call.route.provider == "bedrock":
+            body, json_mode = self._converse_body(call, call.route)
+            call.converse = PreparedConverse(body, json_mode)
+
     def _converse_body(self, call: ChatCall, route: ModelRoute) -> tuple[bytes, bool]:
         """The Converse body for `call` on `route` (with automatic cache points), and whether it is in JSON mode."""
+        if route is call.route and call.converse is not None:
+            return call.converse.body, call.converse.json_mode
         request = translate_chat(
             apply_thinking_rule(call if route is call.route else replace(call, route=route))
         )

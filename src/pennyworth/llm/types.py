@@ -41,6 +41,15 @@ class ChatCall:
     messages: list[dict[str, Any]]
     params: dict[str, Any] = field(default_factory=dict)  # temperature, tools, response_format, ...
     auto_cache_points: bool = True  # the key's choice; the operator's setting can still turn them off
+    converse: PreparedConverse | None = None  # the Converse body for `route`, once made (before admission)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedConverse:
+    """A chat call's Converse request body for its route, and whether it is in JSON mode."""
+
+    body: bytes
+    json_mode: bool
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ import orjson
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from pennyworth.api.chat_policy import check_capabilities, check_images, route_for, route_headers
+from pennyworth.api.chat_policy import check_images, prepare, route_for, route_headers
 from pennyworth.api.dependencies import Caller, ServicesDep
 from pennyworth.api.json_body import StrictJsonRoute
 from pennyworth.api.openai.render import ChatChunks, chat_completion, embedding_response
@@ -78,7 +78,7 @@ async def chat_completions(
     route = route_for(services, identity, body.model, "chat")
     call = _chat_call(body, route)
     check_images(call.messages, services.settings.allow_remote_images)
-    check_capabilities(call)
+    await prepare(services, call, "chat")
     if not body.stream:
         result = await services.metering.chat(identity, call)
         return _json(chat_completion(result, body.model), route_headers(result.route))

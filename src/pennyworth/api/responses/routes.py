@@ -13,9 +13,9 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from pennyworth.api.chat_policy import (
-    check_capabilities,
     check_images,
     dropped_tools_headers,
+    prepare,
     route_for,
     route_headers,
 )
@@ -42,8 +42,9 @@ async def create_response(body: ResponsesRequest, identity: Caller, services: Se
     headers = dropped_tools_headers(dropped_tools(body.tools))
     messages = chat_messages(body)
     check_images(messages, services.settings.allow_remote_images)
-    call = ChatCall(route=route, messages=messages, params=chat_params(body))
-    check_capabilities(call)
+    call = await prepare(
+        services, ChatCall(route=route, messages=messages, params=chat_params(body)), "responses"
+    )
     if not body.stream:
         result = await services.metering.chat(identity, call)
         answer = orjson.dumps(whole_response(body, result))
