@@ -23,6 +23,7 @@ from pennyworth.api.anthropic import routes as anthropic_routes
 from pennyworth.api.dependencies import Services
 from pennyworth.api.errors import ANTHROPIC_PREFIX, error_response, install_error_handlers
 from pennyworth.api.openai import routes as openai_routes
+from pennyworth.api.openapi import install_openapi
 from pennyworth.api.responses import routes as responses_routes
 from pennyworth.aws.dynamodb import DynamoHttp
 from pennyworth.catalog import load_catalog
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.state.services = wired
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(health.router)
     app.include_router(snapstart.router)  # the Web Adapter's after-restore hook (loopback only)
     app.include_router(openai_routes.router)

@@ -90,10 +90,14 @@ class TokenCount(BaseModel):
 
 
 class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     type: str
     message: str
 
 
 class AnthropicError(BaseModel):
-    type: Literal["error"] = "error"
+    """Anthropic's error envelope, exactly."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["error"]
     error: ErrorDetail

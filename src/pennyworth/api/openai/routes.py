@@ -33,7 +33,7 @@ from pennyworth.llm.types import ChatCall, EmbeddingCall
 router = APIRouter(prefix="/v1", tags=["OpenAI"], route_class=StrictJsonRoute)
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 413, 429, 502, 503, 504)
+    status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 413, 429, 500, 502, 503, 504)
 }
 _CATALOG_CREATED = 1_735_689_600  # 2025-01-01: a fixed `created` for catalog entries
 

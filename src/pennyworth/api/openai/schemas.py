@@ -166,7 +166,7 @@ class ChatCompletionRequest(_Lenient):
     top_p: float | None = Field(default=None, ge=0, le=1)
     max_tokens: TokenCount | None = None
     max_completion_tokens: TokenCount | None = None
-    stop: str | list[str] | None = None
+    stop: str | Annotated[list[str], Field(max_length=4)] | None = None
     user: str | None = None
     seed: Int64 | None = None
     prompt_cache_key: str | None = Field(
@@ -190,13 +190,6 @@ class ChatCompletionRequest(_Lenient):
     def _only_one_choice(cls, value: int | None) -> int | None:
         if value is not None and value != 1:
             raise ValueError("only n=1 is supported: Bedrock returns a single choice per request")
-        return value
-
-    @field_validator("stop")
-    @classmethod
-    def _few_stops(cls, value: str | list[str] | None) -> str | list[str] | None:
-        if isinstance(value, list) and len(value) > 4:
-            raise ValueError("at most 4 stop sequences are allowed")
         return value
 
 
@@ -254,24 +247,17 @@ class ChatCompletion(BaseModel):
 # --- embeddings ---------------------------------------------------------------------------------------------
 
 
+EmbeddingText = Annotated[str, Field(min_length=1)]
+
+
 class EmbeddingRequest(_Lenient):
     model: ModelName
-    input: str | list[str] = Field(
-        description="A string or a list of strings (token-id inputs are not supported)."
+    input: EmbeddingText | Annotated[list[EmbeddingText], Field(min_length=1, max_length=2048)] = Field(
+        description="A non-empty string or a list of 1-2048 non-empty strings (token-id inputs are not supported)."
     )
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: TokenCount | None = None
     user: str | None = None
-
-    @field_validator("input")
-    @classmethod
-    def _not_empty(cls, value: str | list[str]) -> str | list[str]:
-        items = [value] if isinstance(value, str) else value
-        if not items or any(not item for item in items):
-            raise ValueError("input must be a non-empty string or a non-empty list of non-empty strings")
-        if len(items) > 2048:
-            raise ValueError("at most 2048 inputs are allowed per request")
-        return value
 
 
 class Embedding(BaseModel):
@@ -308,11 +294,15 @@ class ModelList(BaseModel):
 
 
 class ErrorBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     message: str
     type: str
-    param: str | None = None
-    code: str | None = None
+    param: str | None
+    code: str | None
 
 
 class ErrorResponse(BaseModel):
+    """OpenAI's error envelope, exactly (the document says so: every field present, nothing else)."""
+
+    model_config = ConfigDict(extra="forbid")
     error: ErrorBody
