@@ -62,6 +62,23 @@ def test_openapi_documents_every_route_with_models(gateway_url: str) -> None:
     )
 
 
+def test_openapi_says_what_the_gateway_does(gateway_url: str) -> None:
+    spec = httpx.get(f"{gateway_url}/openapi.json").json()
+    operations = [op for ops in spec["paths"].values() for op in ops.values()]
+    assert all("422" not in op["responses"] for op in operations)  # validation errors are 400s
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    for path in ("/v1/chat/completions", "/v1/responses", "/v1/messages"):
+        assert "text/event-stream" in spec["paths"][path]["post"]["responses"]["200"]["content"]
+    schemas = spec["components"]["schemas"]
+    assert schemas["ErrorResponse"]["additionalProperties"] is False
+    assert set(schemas["ErrorBody"]["required"]) == {"message", "type", "param", "code"}
+    n = schemas["ChatCompletionRequest"]["properties"]["n"]
+    assert (n["minimum"], n["maximum"]) == (1, 1)
+    text, texts = schemas["EmbeddingRequest"]["properties"]["input"]["anyOf"]
+    assert text["minLength"] == 1 and texts["minItems"] == 1 and texts["items"]["minLength"] == 1
+    assert schemas["ChatCompletionRequest"]["properties"]["model"]["maxLength"] == 256
+
+
 def test_docs_page(gateway_url: str) -> None:
     response = httpx.get(f"{gateway_url}/docs")
     assert response.status_code == 200 and "swagger" in response.text.lower()
