@@ -343,3 +343,8 @@ def test_health_answers_while_a_heavy_request_is_translated(gateway_url: str) ->
     worker.join()
     assert statuses == [200]
     assert answered_during > 3
+
+
+def test_model_path_is_bounded_in_the_message(http: httpx.Client) -> None:
+    response = http.get(f"/v1/models/{'m' * 20_000}", headers=AUTH)
+    assert response.status_code == 404 and len(response.json()["error"]["message"]) < 1000

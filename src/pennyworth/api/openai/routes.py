@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from pennyworth.api.chat_policy import check_images, prepare, route_for, route_headers
 from pennyworth.api.dependencies import Caller, ServicesDep
+from pennyworth.api.fields import MAX_MODEL_NAME
 from pennyworth.api.json_body import StrictJsonRoute
 from pennyworth.api.openai.render import ChatChunks, chat_completion, embedding_response
 from pennyworth.api.openai.schemas import (
@@ -128,6 +129,7 @@ async def get_model(
     """One model of the catalog."""
     if model_id not in services.catalog.public_names() or not identity.allows(model_id):
         raise ModelNotFound(
-            f"The model '{model_id}' does not exist or you do not have access to it.", param="model"
+            f"The model '{model_id[:MAX_MODEL_NAME]}' does not exist or you do not have access to it.",
+            param="model",
         )
     return _json(_model_object(model_id))

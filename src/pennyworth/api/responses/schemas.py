@@ -100,7 +100,12 @@ InputItem = Annotated[
     | Annotated[FunctionCallItem, Tag("function_call")]
     | Annotated[FunctionCallOutputItem, Tag("function_call_output")]
     | Annotated[ReasoningItem, Tag("reasoning")],
-    Discriminator(_item_kind),
+    Discriminator(
+        _item_kind,
+        custom_error_type="invalid_item_type",
+        custom_error_message="this type of input item is not supported here; expected message, function_call, "
+        "function_call_output or reasoning",
+    ),
 ]
 
 
