@@ -12,7 +12,6 @@ or sent with a non-JSON Content-Type is refused with what was expected.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
@@ -25,7 +24,10 @@ from pennyworth.errors import InvalidRequest
 
 MAX_DEPTH = 1024  # orjson's own limit, stated here for the message
 _INT_RANGE = (-(2**63), 2**64 - 1)  # what orjson writes back (signed and unsigned 64-bit)
-_LONG_DIGITS = re.compile(rb"\d{20}")  # an integer literal beyond 64 bits has at least 20 digits
+# An integer literal beyond 64 bits has at least 20 digits: looked for in the body with digits mapped to "0"
+# (bytes.translate and find run at memory speed; a regular expression is ten times slower here).
+_DIGITS_AS_ZERO = bytes(ord("0") if 0x30 <= byte <= 0x39 else ord(".") for byte in range(256))
+_TWENTY_DIGITS = b"0" * 20
 _EXAMPLE = '{"model": "...", ...}'
 
 
@@ -41,7 +43,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         raise InvalidRequest(
             f"The request body is a JSON {_json_kind(value)}: send a JSON object such as {_EXAMPLE}."
         )
-    if _LONG_DIGITS.search(raw):
+    if raw.translate(_DIGITS_AS_ZERO).find(_TWENTY_DIGITS) != -1:
         _refuse_huge_integers(raw)
     return value
 
