@@ -109,10 +109,11 @@ SENT: list[tuple[str, Any]] = [
 
 def test_the_canary_never_reaches_a_log(make_settings, capfd: pytest.CaptureFixture[str]) -> None:
     captured = Lines()
-    root = logging.getLogger()
-    root.addHandler(captured)
-    previous = root.level
-    root.setLevel(logging.DEBUG)
+    root, ours = logging.getLogger(), logging.getLogger("pennyworth")  # ours may not propagate to the root
+    previous = root.level, ours.level
+    for logger in (root, ours):
+        logger.addHandler(captured)
+        logger.setLevel(logging.DEBUG)
     statuses: list[int] = []
     try:
         with serve_app(create_app(make_settings())) as url, httpx.Client(base_url=url, timeout=30) as client:
@@ -125,8 +126,9 @@ def test_the_canary_never_reaches_a_log(make_settings, capfd: pytest.CaptureFixt
                     response = client.post(path, json=body, headers=HEADERS)
                 statuses.append(response.status_code)
     finally:
-        root.removeHandler(captured)
-        root.setLevel(previous)
+        for logger, level in zip((root, ours), previous, strict=True):
+            logger.removeHandler(captured)
+            logger.setLevel(level)
     printed = capfd.readouterr()
     assert all(status < 500 for status in statuses), statuses
     assert len(captured.lines) > len(SENT)  # the request lines at least: the capture works
