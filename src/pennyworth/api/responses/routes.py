@@ -39,7 +39,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 async def create_response(body: ResponsesRequest, identity: Caller, services: ServicesDep) -> Response:
     """Create a model response (OpenAI's Responses API); `stream: true` for its server-sent events."""
     route = route_for(services, identity, body.model, "chat")
-    headers = dropped_tools_headers(dropped_tools(body.tools))
+    headers = dropped_tools_headers(dropped_tools([tool.model_dump() for tool in body.tools or []]))
     messages = chat_messages(body)
     check_images(messages, services.settings.allow_remote_images)
     call = await prepare(
