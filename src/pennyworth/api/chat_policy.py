@@ -113,10 +113,14 @@ def check_schemas(call: ChatCall, api: Literal["chat", "responses"]) -> None:
         check_schema(schema, "response_format.json_schema.schema" if api == "chat" else "text.format.schema")
 
 
-async def prepare(services: Services, call: ChatCall, api: Literal["chat", "responses"]) -> ChatCall:
+async def prepare(
+    services: Services, identity: KeyIdentity, call: ChatCall, api: Literal["chat", "responses"]
+) -> ChatCall:
     """Check the call and translate it for Bedrock in a worker thread (its CPU never blocks the event loop);
-    every refusal happens here, before admission."""
+    every refusal happens here, before admission. Made with the key's choice about automatic cache points, as
+    metering will make the call."""
     check_capabilities(call)
+    call.auto_cache_points = identity.auto_cache_points
     check_schemas(call, api)
     await anyio.to_thread.run_sync(services.metering.llm.prepare_chat, call)
     return call

@@ -133,12 +133,17 @@ class LLMService:
         before admission, so a request translation refuses never counts as a model request)."""
         if call.route.provider == "bedrock":
             body, json_mode = self._converse_body(call, call.route)
-            call.converse = PreparedConverse(body, json_mode)
+            call.converse = PreparedConverse(call.route.model_id, call.auto_cache_points, body, json_mode)
 
     def _converse_body(self, call: ChatCall, route: ModelRoute) -> tuple[bytes, bool]:
         """The Converse body for `call` on `route` (with automatic cache points), and whether it is in JSON mode."""
-        if route is call.route and call.converse is not None:
-            return call.converse.body, call.converse.json_mode
+        prepared = call.converse
+        if (
+            prepared is not None
+            and prepared.model_id == route.model_id
+            and prepared.auto_cache_points == call.auto_cache_points
+        ):
+            return prepared.body, prepared.json_mode
         request = translate_chat(
             apply_thinking_rule(call if route is call.route else replace(call, route=route))
         )

@@ -46,8 +46,10 @@ class ChatCall:
 
 @dataclass(frozen=True, slots=True)
 class PreparedConverse:
-    """A chat call's Converse request body for its route, and whether it is in JSON mode."""
+    """A chat call's Converse request body, made for one model and cache-point choice, and its JSON mode."""
 
+    model_id: str
+    auto_cache_points: bool
     body: bytes
     json_mode: bool
 

@@ -79,7 +79,7 @@ async def chat_completions(
     route = route_for(services, identity, body.model, "chat")
     call = _chat_call(body, route)
     check_images(call.messages, services.settings.allow_remote_images)
-    await prepare(services, call, "chat")
+    await prepare(services, identity, call, "chat")
     if not body.stream:
         result = await services.metering.chat(identity, call)
         return _json(chat_completion(result, body.model), route_headers(result.route))

@@ -43,7 +43,7 @@ async def create_response(body: ResponsesRequest, identity: Caller, services: Se
     messages = chat_messages(body)
     check_images(messages, services.settings.allow_remote_images)
     call = await prepare(
-        services, ChatCall(route=route, messages=messages, params=chat_params(body)), "responses"
+        services, identity, ChatCall(route=route, messages=messages, params=chat_params(body)), "responses"
     )
     if not body.stream:
         result = await services.metering.chat(identity, call)
