@@ -133,7 +133,9 @@ class LLMService:
         before admission, so a request translation refuses never counts as a model request)."""
         if call.route.provider == "bedrock":
             body, json_mode = self._converse_body(call, call.route)
-            call.converse = PreparedConverse(call.route.model_id, call.auto_cache_points, body, json_mode)
+            call.converse = PreparedConverse(
+                call.route.model_id, call.auto_cache_points, dict(call.params), body, json_mode
+            )
 
     def _converse_body(self, call: ChatCall, route: ModelRoute) -> tuple[bytes, bool]:
         """The Converse body for `call` on `route` (with automatic cache points), and whether it is in JSON mode."""
@@ -142,6 +144,7 @@ class LLMService:
             prepared is not None
             and prepared.model_id == route.model_id
             and prepared.auto_cache_points == call.auto_cache_points
+            and prepared.params == call.params
         ):
             return prepared.body, prepared.json_mode
         request = translate_chat(

@@ -46,10 +46,12 @@ class ChatCall:
 
 @dataclass(frozen=True, slots=True)
 class PreparedConverse:
-    """A chat call's Converse request body, made for one model and cache-point choice, and its JSON mode."""
+    """A chat call's Converse request body, made for one model, cache-point choice and set of parameters (a
+    shallow copy: metering may still set `max_tokens` from the key's cap), and its JSON mode."""
 
     model_id: str
     auto_cache_points: bool
+    params: dict[str, Any]
     body: bytes
     json_mode: bool
 

@@ -37,7 +37,7 @@ from pennyworth.observability import get_logger
 logger = get_logger("api")
 router = APIRouter(prefix="/v1", tags=["Anthropic"], route_class=StrictJsonRoute)
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": AnthropicError} for status in (400, 401, 403, 404, 413, 429, 500, 502, 504, 529)
+    status: {"model": AnthropicError} for status in (400, 401, 403, 404, 413, 429, 500, 502, 503, 504, 529)
 }
 
 
