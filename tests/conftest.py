@@ -27,6 +27,8 @@ for name in (
     "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
     "AWS_BEDROCK_RUNTIME_ENDPOINT",
     "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_S3",
+    "PENNYWORTH_INPUTS_BUCKET",
 ):
     os.environ.pop(name, None)
 
@@ -41,6 +43,7 @@ from pennyworth.access.table import create_table, table  # noqa: E402
 from pennyworth.api.app import create_app  # noqa: E402
 from pennyworth.settings import Settings  # noqa: E402
 from pennyworth_dev.dynamodb import LocalDynamoDB  # noqa: E402
+from pennyworth_dev.s3 import create_inputs_bucket  # noqa: E402
 from tests.support.servers import serve_app  # noqa: E402
 
 KEY_ID, API_KEY = new_key()
@@ -68,10 +71,16 @@ def table_name(dynamodb: str) -> str:
     return name
 
 
+INPUTS_BUCKET = "pennyworth-test-inputs"
+
+
 def gateway_settings(double: BedrockDouble, dynamodb: str, table_name: str, **overrides) -> Settings:
+    create_inputs_bucket(dynamodb, INPUTS_BUCKET)
     values = {
         "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": double.url,
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb,
+        "AWS_ENDPOINT_URL_S3": dynamodb,
+        "inputs_bucket": INPUTS_BUCKET,
         "table_name": table_name,
         "stream_keepalive_seconds": 15.0,
         "dynamodb_deadline_seconds": 10.0,  # the local DynamoDB is one serialised Python process on a busy host

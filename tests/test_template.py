@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.cfn import as_list, load_template, statements
+from tests.support.iam import Request, allows
+from tests.support.roles import administrator_deployed, deployment, principal
 
 ROOT = Path(__file__).parent.parent
 
@@ -271,3 +273,56 @@ def test_samconfig_environments() -> None:
     assert "parameter_overrides" not in prod  # GitHub's deploys keep the administrator's parameter values
     assert default["confirm_changeset"] is True and prod["confirm_changeset"] is False
     assert config["default"]["global"]["parameters"]["stack_name"] == "pennyworth"
+
+
+def test_inputs_bucket_is_private_encrypted_and_expires(template) -> None:
+    bucket = template["Resources"]["InputsBucket"]
+    assert bucket["Type"] == "AWS::S3::Bucket" and "DeletionPolicy" not in bucket  # inputs are disposable
+    properties = bucket["Properties"]
+    (rule,) = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms"}
+    assert all(
+        properties["PublicAccessBlockConfiguration"][flag] is True
+        for flag in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+    )
+    assert properties["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    (expiry,) = properties["LifecycleConfiguration"]["Rules"]
+    assert expiry["Status"] == "Enabled" and expiry["ExpirationInDays"] == {"Ref": "InputsExpirationDays"}
+    assert expiry["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] >= 1
+    assert template["Parameters"]["InputsExpirationDays"]["Default"] == 1
+    policy = template["Resources"]["InputsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert policy[0]["Effect"] == "Deny" and policy[0]["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}
+    }
+    variables = template["Resources"]["GatewayFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["PENNYWORTH_INPUTS_BUCKET"] == {"Ref": "InputsBucket"}
+    assert variables["PENNYWORTH_INPUTS_EXPIRATION_DAYS"] == {"Ref": "InputsExpirationDays"}
+
+
+def test_function_reaches_only_the_inputs_bucket() -> None:
+    """Evaluated as IAM would (role policy within its boundary): the calls aws/s3.py makes, on this bucket only."""
+    stack = deployment()
+    role = principal(stack, "FunctionRole")
+    bucket = stack.attribute("InputsBucket", "Arn")
+    for action in (
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:AbortMultipartUpload",
+        "s3:ListMultipartUploadParts",
+    ):
+        assert allows(role, Request(action, f"{bucket}/files/k/file-1")), action
+        assert not allows(role, Request(action, "arn:aws:s3:::someone-elses-bucket/files/k/file-1")), action
+    assert allows(role, Request("s3:ListBucket", bucket))
+    for action in (
+        "s3:PutBucketPolicy",
+        "s3:DeleteBucket",
+        "s3:PutLifecycleConfiguration",
+        "s3:GetObjectAcl",
+    ):
+        assert not allows(role, Request(action, bucket)) and not allows(role, Request(action, f"{bucket}/x"))
+    for logical_id in (
+        "InputsBucket",
+        "InputsBucketPolicy",
+    ):  # data, like the table: the administrator's deploy
+        assert logical_id in administrator_deployed(stack)

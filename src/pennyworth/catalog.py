@@ -27,7 +27,18 @@ from pennyworth.settings import Settings
 _DATE_SUFFIX = re.compile(r"-\d{8}$")
 ModelKind = Literal["chat", "embedding"]
 CacheTtl = Literal["5m", "1h"]
-Capability = Literal["tools", "vision", "reasoning", "json_schema", "prompt_cache", "dimensions"]
+Capability = Literal[
+    "tools",
+    "vision",
+    "reasoning",
+    "json_schema",
+    "prompt_cache",
+    "dimensions",
+    "documents",
+    "video",
+    "s3_media",
+]
+Wire = Literal["converse", "pegasus"]
 # Given a raw provider id, the kind the price map records for it (None when the id is unknown there).
 RawIdLookup = Callable[[str], ModelKind | None]
 
@@ -52,6 +63,7 @@ class CatalogEntry(BaseModel):
     provider: str = "bedrock"
     model_id: str = Field(min_length=1)
     capabilities: frozenset[Capability] = frozenset()
+    wire: Wire = "converse"
     api_key_secret_arn: str | None = None
     api_base: str | None = None
     input_cost_per_token: float | None = Field(default=None, ge=0)
@@ -83,6 +95,7 @@ class ModelRoute:
     provider: str
     model_id: str
     capabilities: frozenset[str] = field(default_factory=frozenset)
+    wire: str = "converse"  # Bedrock chat: Converse, or a model's own InvokeModel shape (pegasus)
     api_key_secret_arn: str | None = None
     api_base: str | None = None
     input_cost_per_token: float | None = None
@@ -103,6 +116,7 @@ class ModelRoute:
             provider=entry.provider,
             model_id=entry.model_id,
             capabilities=frozenset(entry.capabilities),
+            wire=entry.wire,
             api_key_secret_arn=entry.api_key_secret_arn,
             api_base=entry.api_base,
             input_cost_per_token=entry.input_cost_per_token,

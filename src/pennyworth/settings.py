@@ -67,6 +67,62 @@ class Settings(BaseSettings):
     upstream_timeout_seconds: float = Field(default=600.0, gt=0)
     upstream_connect_timeout_seconds: float = Field(default=10.0, gt=0)
     stream_keepalive_seconds: float = Field(default=15.0, gt=0)
+    request_deadline_seconds: float = Field(
+        default=840.0,
+        gt=0,
+        description="A request's time before its answer is cut short with a warning: under the function's "
+        "900 s timeout, leaving time to settle usage and end the response properly.",
+    )
+    deadline_margin_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="Under Lambda, the deadline is also at most the invocation's own deadline minus this.",
+    )
+
+    # --- files and uploads (the inputs bucket) ------------------------------------------------------------
+    inputs_bucket: str | None = Field(
+        default=None,
+        description="S3 bucket for uploaded inputs (Files/Uploads APIs); unset: those APIs are off.",
+    )
+    inputs_expiration_days: int = Field(
+        default=1,
+        ge=1,
+        description="The bucket's lifecycle expiry (the stack passes its parameter): files' expires_at.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("AWS_ENDPOINT_URL_S3", "PENNYWORTH_S3_ENDPOINT_URL")
+    )
+    max_file_bytes: int = Field(
+        default=512 * 1024 * 1024, gt=0, description="Largest file a key may upload (Files or Uploads API)."
+    )
+    file_types: list[str] = Field(
+        default=[
+            "application/pdf",
+            "text/csv",
+            "application/msword",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.ms-excel",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "text/html",
+            "text/plain",
+            "text/markdown",
+            "application/json",
+            "application/jsonl",
+            "image/png",
+            "image/jpeg",
+            "image/gif",
+            "image/webp",
+            "video/mp4",
+            "video/quicktime",
+            "video/x-matroska",
+            "video/webm",
+            "video/x-flv",
+            "video/mpeg",
+            "video/x-ms-wmv",
+            "video/3gpp",
+        ],
+        description="MIME types a file may have (JSON list).",
+    )
 
     # --- prompt caching and throttling (Bedrock) -----------------------------------------------------------
     auto_cache_points: bool = Field(

@@ -2,8 +2,8 @@
 
     python -m pennyworth_dev [--offline | --aws] [--host 127.0.0.1] [--port 8000]
 
-Keys, limits and usage live in a DynamoDB-compatible server (moto) started on loopback, with the table
-created and a dev key printed, plus the `export` line that points the `pennyworth` CLI at it. Offline, the
+Keys, limits and usage live in a DynamoDB-compatible server (moto) started on loopback, which also holds
+the inputs bucket for uploaded files (S3), with the table and bucket created and a dev key printed, plus the `export` line that points the `pennyworth` CLI at it. Offline, the
 Bedrock double runs in this process too, the gateway signs with throwaway credentials the double verifies,
 and every answer is simulated (the banner says so). With `--aws` (or credentials found in the environment or
 ~/.aws), model calls go to real Bedrock in AWS_REGION.
@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("AWS_REGION", "us-east-1")
     dynamodb = LocalDynamoDB()
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb.start()
+    os.environ["AWS_ENDPOINT_URL_S3"] = dynamodb.url  # the same moto server holds the inputs bucket
     os.environ.setdefault("PENNYWORTH_TABLE_NAME", "pennyworth")
+    os.environ.setdefault("PENNYWORTH_INPUTS_BUCKET", "pennyworth-inputs")
 
     import uvicorn
 
@@ -83,10 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     from pennyworth.api.app import create_app
     from pennyworth.observability import configure_logging
     from pennyworth.settings import get_settings
+    from pennyworth_dev.s3 import create_inputs_bucket
 
     settings = get_settings()
     configure_logging(settings.log_level)
     create_table(settings)
+    create_inputs_bucket(dynamodb.url, os.environ["PENNYWORTH_INPUTS_BUCKET"], settings.aws_region)
     _, key = KeyStore(table(settings)).create({"name": "dev", "owner": "make serve"})
     cli_env = " ".join(
         f"{name}={os.environ[name]}"

@@ -27,6 +27,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from pennyworth_dev import double_claude as claude
+from pennyworth_dev import double_media as media
 from pennyworth_dev import double_script as script
 from pennyworth_dev.double_cache import PromptCache
 from pennyworth_dev.double_throttle import Throttle, Throttled
@@ -116,11 +117,13 @@ class _Handler(BaseHTTPRequestHandler):
             if operation != "count-tokens":
                 self.server.throttle.check(model_id, body)
             if operation == "converse":
-                reply = self._converse_reply(model_id, body)
+                reply = media.echoed(model_id, body, self._converse_reply)
                 time.sleep(reply.number("first_token_delay"))
                 self._json(script.converse_response(reply))
             elif operation == "converse-stream":
-                self._stream(self._converse_reply(model_id, body))
+                self._stream(media.echoed(model_id, body, self._converse_reply))
+            elif operation == "invoke" and media.is_pegasus_body(body):
+                self._json(*media.pegasus_answer(model_id, body))
             elif operation == "invoke" and claude.is_claude_body(body):
                 message = self._claude_reply(model_id, body)
                 time.sleep(float(message.pop("_directives").get("first_token_delay", 0)))

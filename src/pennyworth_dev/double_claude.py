@@ -97,6 +97,48 @@ def validate(body: dict[str, Any], model_id: str) -> None:
         for block in message.get("content") if isinstance(message.get("content"), list) else []:
             if "ttl" in (block.get("cache_control") or {}):
                 raise DoubleError("ValidationException", "cache_control.ttl: Extra inputs are not permitted")
+            _check_source(block)
+
+
+_SOURCES = {"image": {"base64"}, "document": {"base64", "text", "content"}}
+
+
+def _check_source(block: dict[str, Any]) -> None:
+    """Image and document sources Claude on Bedrock takes: base64 (PDF for documents), plain text, content."""
+    kind = block.get("type")
+    if kind not in _SOURCES:
+        return
+    source = block.get("source") or {}
+    if source.get("type") not in _SOURCES[kind]:
+        raise DoubleError(
+            "ValidationException",
+            f"messages: {kind}.source.type: Input tag '{source.get('type')}' found using 'type' does not match "
+            f"any of the expected tags: {sorted(_SOURCES[kind])}",
+        )
+    if (
+        kind == "document"
+        and source.get("type") == "base64"
+        and source.get("media_type") != "application/pdf"
+    ):
+        raise DoubleError(
+            "ValidationException", "document.source.media_type: Input should be 'application/pdf'"
+        )
+
+
+def _seen_media(messages: list[dict[str, Any]]) -> str:
+    """The echo of image and document blocks the double received (so tests can see what reached Claude)."""
+    seen = []
+    for message in messages:
+        for block in message.get("content") if isinstance(message.get("content"), list) else []:
+            source = block.get("source") or {}
+            if block.get("type") in _SOURCES:
+                size = (
+                    len(source.get("data", "")) * 3 // 4
+                    if source.get("type") == "base64"
+                    else len(source.get("data", ""))
+                )
+                seen.append(f"{block['type']} {source.get('media_type', source.get('type'))} (~{size} bytes)")
+    return "I received: " + "; ".join(seen) + ". " if seen else ""
 
 
 def reply(body: dict[str, Any], model_id: str) -> dict[str, Any]:
@@ -140,7 +182,7 @@ def reply(body: dict[str, Any], model_id: str) -> dict[str, Any]:
         elif saw_result:
             text = "The tool says: " + " ".join(last_texts)[:200]
         else:
-            text = "Hello from Claude on the Bedrock double."
+            text = _seen_media(body["messages"]) + "Hello from Claude on the Bedrock double."
         for stop in body.get("stop_sequences") or []:
             if stop in text:
                 text, stop_reason = text[: text.index(stop)], "stop_sequence"

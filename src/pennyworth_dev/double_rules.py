@@ -114,6 +114,8 @@ def _check_image(image: dict[str, Any], m_index: int, b_index: int) -> None:
             f"{b_index + 1}.member.image.format' failed to satisfy constraint: Member must satisfy enum "
             f"value set: [{', '.join(IMAGE_FORMATS)}]"
         )
+    if "s3Location" in (image.get("source") or {}):
+        return  # S3 sources follow double_media's rules (only models that read S3 take them)
     try:
         raw = base64.b64decode((image.get("source") or {})["bytes"], validate=True)
     except (binascii.Error, KeyError, TypeError, ValueError) as exc:

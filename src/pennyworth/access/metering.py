@@ -10,13 +10,17 @@ out; when the client disconnects or the stream fails, in the stream's cleanup, s
 with what was consumed — the prompt as the provider counted it when it said so, else an estimate, and the
 tokens of the output relayed so far (marked as an error when the stream failed). `count_tokens` is admitted
 under RPM only: it reaches no model and costs nothing.
+
+Every call carries a deadline (`llm.deadline`): a stream that reaches it ends with a `Truncated` event carrying
+the usage settled for what was relayed; a whole answer that could outlive it is read as a stream and assembled
+(`llm.collect`), so that cut short it still returns what was generated.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -29,6 +33,8 @@ from pennyworth.access.table import NANO
 from pennyworth.access.usage import UsageLedger, UsageRecord
 from pennyworth.catalog import ModelRoute
 from pennyworth.errors import GatewayError, InvalidRequest, PermissionDenied, RateLimited
+from pennyworth.llm.collect import collect_chat, collect_message, collected
+from pennyworth.llm.deadline import open_before_deadline, seconds_left, until_deadline
 from pennyworth.llm.providers.prices import cost_usd, max_output_tokens, token_prices
 from pennyworth.llm.providers.tokens import count_text_tokens, estimate_prompt_tokens
 from pennyworth.llm.service import ChatStream, LLMService
@@ -43,6 +49,7 @@ from pennyworth.llm.types import (
     StreamEvent,
     TextDelta,
     ToolCallDelta,
+    Truncated,
     Usage,
     UsageReport,
 )
@@ -117,12 +124,23 @@ def worst_case_nusd(route: ModelRoute, prompt_tokens: int, output_tokens: int) -
 
 class Metering:
     def __init__(
-        self, llm: LLMService, limiter: Limiter, ledger: UsageLedger, emit_metrics: bool = False
+        self,
+        llm: LLMService,
+        limiter: Limiter,
+        ledger: UsageLedger,
+        emit_metrics: bool = False,
+        whole_call_seconds: float = 610.0,
     ) -> None:
         self.llm = llm
         self._limiter = limiter
         self._ledger = ledger
         self._emit_metrics = emit_metrics
+        # the longest a non-streamed upstream call can take (connect + read timeouts): a whole answer whose
+        # deadline is nearer than that is read as a stream, so that cut short it still has what was generated
+        self._whole_call_seconds = whole_call_seconds
+
+    def _may_outlive(self, deadline: float | None) -> bool:
+        return seconds_left(deadline) < self._whole_call_seconds
 
     def _demand(
         self,
@@ -209,15 +227,18 @@ class Metering:
         demand: Demand,
         estimate: Callable[[], int],
         open_upstream: Callable[[], Awaitable[ChatStream]],
+        deadline: float | None,
     ) -> ChatStream:
-        """Admit and open the upstream stream; its events are recorded as they pass (see `_metered`)."""
+        """Admit and open the upstream stream; its events are recorded as they pass (see `_metered`) and cut
+        at the deadline (`until_deadline`)."""
         admission = await self._admit(identity, demand)
         try:
-            inner = await open_upstream()
+            inner = await open_before_deadline(open_upstream, deadline)
         except BaseException:
             await self._settle_shielded(identity, admission, route, None, error=True)
             raise
-        events = self._metered(identity, admission, inner.route or route, estimate, inner)
+        timed = until_deadline(inner.events(), deadline)
+        events = self._metered(identity, admission, inner.route or route, estimate, timed)
 
         async def close() -> None:
             await events.aclose()
@@ -226,6 +247,10 @@ class Metering:
         return ChatStream(events, close, inner.route)
 
     async def chat(self, identity: KeyIdentity, call: ChatCall) -> ChatResult:
+        if self._may_outlive(call.deadline):
+            result, served = await collected(self.open_chat_stream(identity, call), collect_chat)
+            result.route = served
+            return result
         call = _for_key(identity, call)
         estimate = lambda: estimate_prompt_tokens(call.route, call.messages)  # noqa: E731
         demand = self._demand(identity, call.route, estimate, _chat_output_limit(identity, call))
@@ -238,7 +263,7 @@ class Metering:
         estimate = lambda: estimate_prompt_tokens(call.route, call.messages)  # noqa: E731
         demand = self._demand(identity, call.route, estimate, _chat_output_limit(identity, call))
         return await self._stream(
-            identity, call.route, demand, estimate, lambda: self.llm.open_chat_stream(call)
+            identity, call.route, demand, estimate, lambda: self.llm.open_chat_stream(call), call.deadline
         )
 
     async def _metered(
@@ -247,7 +272,7 @@ class Metering:
         admission: Admission,
         route: ModelRoute,
         estimate_prompt: Callable[[], int],
-        inner: ChatStream,
+        events: AsyncIterator[StreamEvent],
     ) -> AsyncGenerator[StreamEvent, None]:
         relayed: list[str] = []
         prompt: Usage | None = None  # the provider's own count, once it gave one
@@ -265,7 +290,7 @@ class Metering:
             )
 
         try:
-            async for event in inner.events():
+            async for event in events:
                 started = True
                 match event:
                     case PromptUsage(usage=usage):
@@ -278,6 +303,11 @@ class Metering:
                     case UsageReport(usage=usage):
                         await self._settle_shielded(identity, admission, route, usage, error=False)
                         settled = True
+                    case Truncated(cause=cause, message=message) if not settled:  # the deadline: settle now
+                        usage = consumed()
+                        await self._settle_shielded(identity, admission, route, usage, error=False)
+                        settled = True
+                        event = Truncated(cause, message, usage)
                 yield event
         except Exception:
             if not settled:  # failed mid-way: what was consumed (Bedrock bills it), as an error
@@ -289,8 +319,15 @@ class Metering:
             if not settled:  # cut off (client gone) or ended without a usage event: what was consumed so far
                 await self._settle_shielded(identity, admission, route, consumed(), error=False)
 
-    async def messages(self, identity: KeyIdentity, call: MessagesCall) -> tuple[dict[str, Any], ModelRoute]:
-        """The Anthropic answer and the route that gave it."""
+    async def messages(
+        self, identity: KeyIdentity, call: MessagesCall
+    ) -> tuple[dict[str, Any], ModelRoute, Truncated | None]:
+        """The Anthropic answer, the route that gave it, and the `Truncated` event if the deadline cut it."""
+        if self._may_outlive(call.deadline):
+            (message, truncated), served = await collected(
+                self.open_messages_stream(identity, call), collect_message
+            )
+            return message, served or call.route, truncated
         call = replace(call, route=for_key(identity, call.route))
         estimate = lambda: _estimate_anthropic(call)  # noqa: E731
         limit = capped_output(identity, call.body.get("max_tokens"), "max_tokens")
@@ -302,7 +339,7 @@ class Metering:
             lambda a: a[1],
             lambda a: a[2],
         )
-        return answer, route
+        return answer, route, None
 
     async def open_messages_stream(self, identity: KeyIdentity, call: MessagesCall) -> ChatStream:
         call = replace(call, route=for_key(identity, call.route))
@@ -310,7 +347,7 @@ class Metering:
         limit = capped_output(identity, call.body.get("max_tokens"), "max_tokens")
         demand = self._demand(identity, call.route, estimate, limit)
         return await self._stream(
-            identity, call.route, demand, estimate, lambda: self.llm.open_messages_stream(call)
+            identity, call.route, demand, estimate, lambda: self.llm.open_messages_stream(call), call.deadline
         )
 
     async def count_tokens(self, identity: KeyIdentity, call: MessagesCall) -> int:

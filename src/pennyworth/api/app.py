@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from pennyworth import __version__
 from pennyworth.access.auth import KeyAuthenticator
+from pennyworth.access.files import FileStore
 from pennyworth.access.keys import KeyReader
 from pennyworth.access.limits import Limiter
 from pennyworth.access.metering import Metering
@@ -22,10 +23,12 @@ from pennyworth.api import health
 from pennyworth.api.anthropic import routes as anthropic_routes
 from pennyworth.api.dependencies import Services
 from pennyworth.api.errors import ANTHROPIC_PREFIX, error_response, install_error_handlers
+from pennyworth.api.files import routes as files_routes
 from pennyworth.api.openai import routes as openai_routes
 from pennyworth.api.openapi import install_openapi
 from pennyworth.api.responses import routes as responses_routes
 from pennyworth.aws.dynamodb import DynamoHttp
+from pennyworth.aws.s3 import Bucket
 from pennyworth.catalog import load_catalog
 from pennyworth.errors import PayloadTooLarge
 from pennyworth.llm.providers.prices import bedrock_model_kind
@@ -126,7 +129,11 @@ def build_services(settings: Settings) -> Services:
             Limiter(dynamo, name, settings.lease_seconds),
             UsageLedger(None, dynamo, table_name=name, emit_metrics=settings.emit_metrics),
             emit_metrics=settings.emit_metrics,
+            whole_call_seconds=settings.upstream_timeout_seconds + settings.upstream_connect_timeout_seconds,
         ),
+        files=FileStore(Bucket(settings, settings.inputs_bucket), settings)
+        if settings.inputs_bucket
+        else None,
     )
 
 
@@ -154,6 +161,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(openai_routes.router)
     app.include_router(anthropic_routes.router)
     app.include_router(responses_routes.router)
+    app.include_router(files_routes.router)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestLog)
     snapstart.register_restore_hooks(wired)

@@ -64,9 +64,10 @@ def check_images(messages: list[dict[str, Any]], allow_remote: bool) -> None:
                         param=param,
                         code="remote_image_url_disabled",
                     )
-            elif not _DATA_IMAGE.match(url):
+            elif not _DATA_IMAGE.match(url) and not url.startswith("file-"):  # file ids: resolved later
                 raise InvalidRequest(
-                    "Images must be 'data:image/<png|jpeg|gif|webp>;base64,...' URIs.", param=param
+                    "Images must be 'data:image/<png|jpeg|gif|webp>;base64,...' URIs or uploaded files' ids.",
+                    param=param,
                 )
 
 

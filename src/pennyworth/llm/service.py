@@ -20,12 +20,14 @@ import orjson
 from pennyworth.aws.secrets import SecretStore
 from pennyworth.catalog import ModelRoute
 from pennyworth.errors import GatewayError, UpstreamError
-from pennyworth.llm.bedrock import anthropic
+from pennyworth.llm.bedrock import anthropic, pegasus
 from pennyworth.llm.bedrock.cache_points import place_cache_points, plan_for
 from pennyworth.llm.bedrock.converse import StreamTranslator, result_from_converse
 from pennyworth.llm.bedrock.wire import BedrockRuntime, EventStream
 from pennyworth.llm.failover import RetryPolicy, call_with_failover
+from pennyworth.llm.media import translate_with_media
 from pennyworth.llm.providers.other import complete_via_litellm, stream_via_litellm
+from pennyworth.llm.providers.tokens import count_text_tokens, estimate_prompt_tokens
 from pennyworth.llm.providers.translation import translate_chat, translate_embedding
 from pennyworth.llm.thinking import apply_thinking_rule
 from pennyworth.llm.types import (
@@ -33,10 +35,12 @@ from pennyworth.llm.types import (
     ChatResult,
     EmbeddingCall,
     EmbeddingResult,
+    Finish,
     MessagesCall,
     PreparedConverse,
     PromptUsage,
     StreamEvent,
+    TextDelta,
     Usage,
     UsageReport,
 )
@@ -85,6 +89,14 @@ async def _nothing() -> None:
     return None
 
 
+async def _whole_as_stream(result: ChatResult) -> AsyncIterator[StreamEvent]:
+    """A whole answer as stream events, for routes that do not stream (Pegasus)."""
+    if result.text:
+        yield TextDelta(result.text)
+    yield Finish(result.stop_reason)
+    yield UsageReport(result.usage)
+
+
 async def _bedrock_events(stream: EventStream, translator: StreamTranslator) -> AsyncIterator[StreamEvent]:
     translate = translator.translate
     async for event_type, payload in stream.events():
@@ -131,7 +143,7 @@ class LLMService:
     def prepare_chat(self, call: ChatCall) -> None:
         """Make the call's Converse body for its own route now (CPU: the API layer runs this in a worker thread,
         before admission, so a request translation refuses never counts as a model request)."""
-        if call.route.provider == "bedrock":
+        if call.route.provider == "bedrock" and call.route.wire == "converse":
             body, json_mode = self._converse_body(call, call.route)
             call.converse = PreparedConverse(
                 call.route.model_id, call.auto_cache_points, dict(call.params), body, json_mode
@@ -147,8 +159,11 @@ class LLMService:
             and prepared.params == call.params
         ):
             return prepared.body, prepared.json_mode
-        request = translate_chat(
-            apply_thinking_rule(call if route is call.route else replace(call, route=route))
+        ruled = apply_thinking_rule(call if route is call.route else replace(call, route=route))
+        request = translate_with_media(  # documents, video and S3 locations: our own blocks (llm/media.py)
+            ruled.messages,
+            lambda messages: translate_chat(replace(ruled, messages=messages)),
+            lambda r: r.body,
         )
         plan = plan_for(
             route.prompt_cache,
@@ -162,6 +177,10 @@ class LLMService:
     async def chat(self, call: ChatCall) -> ChatResult:
         if call.route.provider != "bedrock":
             result = await complete_via_litellm(call, await self._provider_key(call))
+            result.route = call.route
+            return result
+        if call.route.wire == "pegasus":
+            result = await self._pegasus(call)
             result.route = call.route
             return result
 
@@ -179,6 +198,8 @@ class LLMService:
         if call.route.provider != "bedrock":
             events = stream_via_litellm(call, await self._provider_key(call))
             return ChatStream(events, _nothing, call.route)
+        if call.route.wire == "pegasus":
+            return ChatStream(_whole_as_stream(await self._pegasus(call)), _nothing, call.route)
 
         async def open_stream(route: ModelRoute) -> tuple[EventStream, bool]:
             body, json_mode = self._converse_body(call, route)
@@ -188,6 +209,16 @@ class LLMService:
         return ChatStream(
             _bedrock_events(stream, StreamTranslator(json_mode=json_mode)), stream.aclose, route
         )
+
+    async def _pegasus(self, call: ChatCall) -> ChatResult:
+        answer, input_tokens = await self.runtime.invoke(
+            call.route.model_id, orjson.dumps(pegasus.request_body(call))
+        )
+        prompt = (
+            input_tokens if input_tokens is not None else estimate_prompt_tokens(call.route, call.messages)
+        )
+        usage = Usage(prompt, count_text_tokens(call.route, str(answer.get("message", ""))))
+        return pegasus.chat_result(answer, usage)
 
     async def messages(self, call: MessagesCall) -> tuple[dict[str, Any], Usage, ModelRoute]:
         """A whole Anthropic Messages answer from Claude on Bedrock, its usage, and the route that gave it."""

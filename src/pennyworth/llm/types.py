@@ -41,6 +41,7 @@ class ChatCall:
     messages: list[dict[str, Any]]
     params: dict[str, Any] = field(default_factory=dict)  # temperature, tools, response_format, ...
     auto_cache_points: bool = True  # the key's choice; the operator's setting can still turn them off
+    deadline: float | None = None  # `time.monotonic()` by which the answer must be finished (None: no limit)
     converse: PreparedConverse | None = None  # the Converse body for `route`, once made (before admission)
 
 
@@ -75,6 +76,7 @@ class ChatResult:
     usage: Usage
     thinking_blocks: list[dict[str, str]] = field(default_factory=list)  # as ChatCall carries them back
     route: ModelRoute | None = None  # the route that answered (a fallback when the asked one was throttled)
+    warning: Truncated | None = None  # set when the gateway cut the answer short
 
 
 # --- stream events: each is one thing the model did, in the order it did it ------------------------------
@@ -134,6 +136,18 @@ class AnthropicEvent:
     text: str = ""
 
 
+@dataclass(slots=True)
+class Truncated:
+    """The gateway cut the answer short (`cause`: `deadline`); what came before is the whole answer.
+
+    It replaces the model's own end: renderers end the stream as the API ends an answer that ran out of
+    tokens, with `message` as a warning. `usage` is what was consumed, filled in by metering."""
+
+    cause: str
+    message: str
+    usage: Usage | None = None
+
+
 StreamEvent = (
     TextDelta
     | ReasoningDelta
@@ -143,6 +157,7 @@ StreamEvent = (
     | UsageReport
     | PromptUsage
     | AnthropicEvent
+    | Truncated
 )
 
 
@@ -153,6 +168,7 @@ class MessagesCall:
     route: ModelRoute
     body: dict[str, Any]
     requested_model: str  # echoed back in answers (Claude Code checks it), while usage is kept by route name
+    deadline: float | None = None  # `time.monotonic()` by which the answer must be finished (None: no limit)
 
 
 @dataclass(slots=True)

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from pennyworth.access.keys import KeyIdentity
+from pennyworth.access.references import resolve_anthropic_files
 from pennyworth.api.anthropic.render import MessageEvents
 from pennyworth.api.anthropic.schemas import (
     AnthropicError,
@@ -25,9 +26,10 @@ from pennyworth.api.anthropic.schemas import (
     TokenCount,
 )
 from pennyworth.api.chat_policy import dropped_tools_headers, note_successor, route_headers
-from pennyworth.api.dependencies import Caller, Services, ServicesDep
+from pennyworth.api.dependencies import Caller, Deadline, Services, ServicesDep
 from pennyworth.api.json_body import StrictJsonRoute
 from pennyworth.api.sse import EventStreamResponse
+from pennyworth.api.truncation import warning_headers
 from pennyworth.catalog import ModelRoute
 from pennyworth.errors import InvalidRequest, PermissionDenied
 from pennyworth.llm.bedrock.anthropic import bedrock_body, server_tools
@@ -91,20 +93,21 @@ def _call(
     responses={200: {"model": Message, "description": "A message, or SSE events."}, **_ERRORS},
 )
 async def create_message(
-    body: MessagesRequest, request: Request, identity: Caller, services: ServicesDep
+    body: MessagesRequest, request: Request, identity: Caller, services: ServicesDep, deadline: Deadline
 ) -> Response:
     """Create a message (Anthropic's API); `stream: true` for Anthropic's server-sent events."""
     call = _call(services, identity, body, request)
     dropped = _dropped_tools_header(body)
+    call.deadline = deadline
+    await resolve_anthropic_files(services.files, identity.key_id, call.body)
     if not body.stream:
-        answer, served = await services.metering.messages(identity, call)
-        return Response(
-            orjson.dumps(answer), media_type="application/json", headers={**dropped, **route_headers(served)}
-        )
+        answer, served, truncated = await services.metering.messages(identity, call)
+        headers = {**dropped, **route_headers(served), **warning_headers(truncated)}
+        return Response(orjson.dumps(answer), media_type="application/json", headers=headers)
     stream = await services.metering.open_messages_stream(identity, call)
     keepalive = services.settings.stream_keepalive_seconds
     headers = {**dropped, **route_headers(stream.route)}
-    return EventStreamResponse(stream, MessageEvents(), keepalive=keepalive, headers=headers)
+    return EventStreamResponse(stream, MessageEvents(body.model), keepalive=keepalive, headers=headers)
 
 
 @router.post("/messages/count_tokens", response_model=TokenCount, responses=_ERRORS)
@@ -113,6 +116,7 @@ async def count_tokens(
 ) -> Response:
     """Count a request's input tokens: Bedrock's CountTokens where the model has it, else an estimate."""
     call = _call(services, identity, body, request)
+    await resolve_anthropic_files(services.files, identity.key_id, call.body)
     call.body.setdefault("max_tokens", 1)  # InvokeModel bodies need one; it does not change the count
     counted = await services.metering.count_tokens(identity, call)
     return Response(

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from pennyworth.api.errors import error_body
+from pennyworth.api.truncation import warning_comment, warning_field
 from pennyworth.errors import GatewayError
 from pennyworth.llm.types import (
     ChatResult,
@@ -26,6 +27,7 @@ from pennyworth.llm.types import (
     TextDelta,
     ToolCallDelta,
     ToolCallStart,
+    Truncated,
     Usage,
     UsageReport,
 )
@@ -141,12 +143,26 @@ class ChatChunks:
             self._chunk({"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None})
         ]
 
+    def _usage_chunk(self, usage: Usage) -> bytes:
+        return (
+            b"data: " + self._head + b',"choices":[],"usage":' + orjson.dumps(openai_usage(usage)) + b"}\n\n"
+        )
+
+    def _truncated(self, event: Truncated) -> list[bytes]:
+        """Cut short: a warning comment, the `length` finish chunk with a `warning` field, then usage."""
+        finish = orjson.dumps({"index": 0, "delta": {}, "finish_reason": "length"})
+        tail = b',"usage":null}\n\n' if self._include_usage else b"}\n\n"
+        chunk = b"data: " + self._head + b',"choices":[' + finish + b'],"warning":'
+        frames = [warning_comment(event), chunk + orjson.dumps(warning_field(event)) + tail]
+        if self._include_usage and event.usage is not None:
+            frames.append(self._usage_chunk(event.usage))
+        return frames
+
     def render(self, event: StreamEvent) -> list[bytes]:
         if type(event) is UsageReport:
-            if not self._include_usage:
-                return []
-            usage = orjson.dumps(openai_usage(event.usage))
-            return [b"data: " + self._head + b',"choices":[],"usage":' + usage + b"}\n\n"]
+            return [self._usage_chunk(event.usage)] if self._include_usage else []
+        if isinstance(event, Truncated):
+            return self._truncated(event)
         choice = _delta_choice(event)
         frames = [] if choice is None else [self._chunk(choice)]
         if type(event) is ReasoningDelta:

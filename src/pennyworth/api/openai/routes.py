@@ -12,8 +12,9 @@ import orjson
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from pennyworth.access.references import resolve_chat_media
 from pennyworth.api.chat_policy import check_images, prepare, route_for, route_headers
-from pennyworth.api.dependencies import Caller, ServicesDep
+from pennyworth.api.dependencies import Caller, Deadline, ServicesDep
 from pennyworth.api.fields import MAX_MODEL_NAME
 from pennyworth.api.json_body import StrictJsonRoute
 from pennyworth.api.openai.render import ChatChunks, chat_completion, embedding_response
@@ -27,6 +28,7 @@ from pennyworth.api.openai.schemas import (
     ModelObject,
 )
 from pennyworth.api.sse import EventStreamResponse
+from pennyworth.api.truncation import warning_headers
 from pennyworth.catalog import ModelRoute
 from pennyworth.errors import InvalidRequest, ModelNotFound
 from pennyworth.llm.types import ChatCall, EmbeddingCall
@@ -74,15 +76,21 @@ async def chat_completions(
     body: ChatCompletionRequest,
     identity: Caller,
     services: ServicesDep,
+    deadline: Deadline,
 ) -> Response:
     """Create a chat completion (OpenAI's API), streamed with `stream: true`."""
     route = route_for(services, identity, body.model, "chat")
     call = _chat_call(body, route)
+    call.deadline = deadline
     check_images(call.messages, services.settings.allow_remote_images)
+    call.messages = await resolve_chat_media(services.files, identity.key_id, route, call.messages)
     await prepare(services, identity, call, "chat")
     if not body.stream:
         result = await services.metering.chat(identity, call)
-        return _json(chat_completion(result, body.model), route_headers(result.route))
+        return _json(
+            chat_completion(result, body.model),
+            {**route_headers(result.route), **warning_headers(result.warning)},
+        )
     stream = await services.metering.open_chat_stream(identity, call)
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     chunks = ChatChunks(model=body.model, include_usage=include_usage)

@@ -45,7 +45,33 @@ class ImagePart(_Lenient):
     image_url: ImageURL
 
 
-UserContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+class FileRef(_Lenient):
+    file_id: str | None = Field(default=None, description="An uploaded file's id (Files or Uploads API).")
+    file_data: str | None = Field(default=None, description="Or the file inline: `data:<mime>;base64,...`.")
+    filename: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FileRef:
+        if not self.file_id and not self.file_data:
+            raise ValueError("a file part needs 'file_id' or 'file_data'")
+        return self
+
+
+class FilePart(_Lenient):
+    type: Literal["file"]
+    file: FileRef
+
+
+class VideoURL(_Lenient):
+    url: str = Field(description="`data:video/<format>;base64,...`, or an uploaded file's id.")
+
+
+class VideoPart(_Lenient):
+    type: Literal["video_url"]
+    video_url: VideoURL
+
+
+UserContentPart = Annotated[TextPart | ImagePart | FilePart | VideoPart, Field(discriminator="type")]
 
 
 class FunctionCall(_Lenient):

@@ -18,6 +18,7 @@ import orjson
 
 from pennyworth.api.responses.reasoning import seal
 from pennyworth.api.responses.schemas import ResponsesRequest
+from pennyworth.api.truncation import warning_comment, warning_field
 from pennyworth.errors import GatewayError
 from pennyworth.llm.types import (
     ChatResult,
@@ -27,6 +28,7 @@ from pennyworth.llm.types import (
     TextDelta,
     ToolCallDelta,
     ToolCallStart,
+    Truncated,
     Usage,
     UsageReport,
 )
@@ -330,7 +332,16 @@ class _EventWriter:
                 frames = self._close_open()
                 final = response_object(self.request, self.response_id, self.output, self.status, usage)
                 return [*frames, self.event(f"response.{self.status}", response=final)]
+            case Truncated():
+                return self._truncated(event)
         return []
+
+    def _truncated(self, event: Truncated) -> list[bytes]:
+        """Cut short: a warning comment, open items closed, `response.incomplete` with a `warning` field."""
+        frames = [warning_comment(event), *self._close_open()]
+        final = response_object(self.request, self.response_id, self.output, "incomplete", event.usage)
+        final["warning"] = warning_field(event)
+        return [*frames, self.event("response.incomplete", response=final)]
 
 
 class ResponseEvents:

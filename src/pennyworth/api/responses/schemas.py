@@ -52,10 +52,18 @@ class TextPart(_Open):
 class ImagePart(_Open):
     type: Literal["input_image"]
     image_url: str | None = None
+    file_id: str | None = None  # an uploaded file (Files / Uploads API)
     detail: str | None = None
 
 
-ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+class FilePart(_Open):
+    type: Literal["input_file"]
+    file_id: str | None = None
+    file_data: str | None = None  # `data:<mime>;base64,...`
+    filename: str | None = None
+
+
+ContentPart = Annotated[TextPart | ImagePart | FilePart, Field(discriminator="type")]
 
 
 class MessageItem(_Open):
@@ -251,8 +259,17 @@ def _message(item: MessageItem, index: int) -> dict[str, Any]:
     for part_index, part in enumerate(item.content):
         if isinstance(part, TextPart):
             parts.append({"type": "text", "text": part.text})
-        elif role == "user":
-            parts.append({"type": "image_url", "image_url": {"url": part.image_url or ""}})
+        elif role == "user" and isinstance(part, FilePart):
+            ref = {k: v for k, v in (("file_id", part.file_id), ("file_data", part.file_data)) if v}
+            if not ref:
+                raise InvalidRequest(
+                    "An input_file needs 'file_id' or 'file_data'.",
+                    param=f"input.{index}.content.{part_index}",
+                )
+            parts.append({"type": "file", "file": {**ref, "filename": part.filename or ""}})
+        elif role == "user" and isinstance(part, ImagePart):
+            url = part.image_url or part.file_id or ""
+            parts.append({"type": "image_url", "image_url": {"url": url}})
         else:
             raise InvalidRequest(
                 "Images are accepted in user messages only.", param=f"input.{index}.content.{part_index}"

@@ -1,0 +1,1 @@
+"""OpenAI's Files and Uploads APIs over the inputs bucket."""
