@@ -35,7 +35,8 @@ from pennyworth.api.app import create_app
 from pennyworth.catalog import ModelRoute
 from pennyworth.llm.providers.prices import cost_usd
 from pennyworth.llm.providers.tokens import estimate_prompt_tokens
-from pennyworth.llm.providers.translation import translate_chat, translate_embedding
+from pennyworth.llm.bedrock.embeddings import embedding_bodies
+from pennyworth.llm.bedrock.translate import translate_chat
 from pennyworth.llm.types import ChatCall, Usage
 app = create_app()
 route = ModelRoute(name="c", kind="chat", provider="bedrock", model_id="us.anthropic.claude-haiku-4-5-20251001-v1:0")
@@ -45,9 +46,13 @@ for params in ({}, {"tools": [tool], "tool_choice": "required"}, {"reasoning_eff
                {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}}):
     translate_chat(ChatCall(route=route, messages=[{"role": "user", "content": [{"type": "text", "text": "hi"}, image]}], params=params))
 titan = ModelRoute(name="t", kind="embedding", provider="bedrock", model_id="amazon.titan-embed-text-v2:0")
-assert translate_embedding(titan, ["a"], 256)
+assert embedding_bodies(titan, ["a"], 256)
 assert cost_usd(route, Usage(prompt_tokens=10, completion_tokens=5)) > 0
 assert estimate_prompt_tokens(route, [{"role": "user", "content": "hello there"}]) > 0
+assert "litellm" not in sys.modules, "the Bedrock path imported LiteLLM"
+from pennyworth.llm.providers.prices import price_map_path
+assert price_map_path().is_file(), "the layer lost LiteLLM's price map"
+import pennyworth.llm.providers.other  # other providers still load LiteLLM on first use
 for service in ("dynamodb", "secretsmanager", "sts"):
     boto3.client(service, region_name="us-east-1")
 boto3.resource("dynamodb", region_name="us-east-1").Table("t")

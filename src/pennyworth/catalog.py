@@ -41,6 +41,31 @@ Capability = Literal[
 Wire = Literal["converse", "pegasus"]
 # Given a raw provider id, the kind the price map records for it (None when the id is unknown there).
 RawIdLookup = Callable[[str], ModelKind | None]
+ReasoningStyle = Literal["budget", "adaptive", "nova"]
+Effort = Literal["low", "medium", "high"]
+_DEFAULT_BUDGETS: dict[Effort, int] = {"low": 1024, "medium": 2048, "high": 4096}
+
+
+class ConverseFacts(BaseModel):
+    """What a Bedrock chat model accepts on Converse: read by the request translation (llm/bedrock/translate).
+
+    The defaults describe a model that takes every OpenAI parameter, forces tools when asked, has no
+    reasoning configuration and gets structured output as a forced tool (raw ids get these defaults).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reasoning: ReasoningStyle | None = None  # budget: thinking.budget_tokens; adaptive: output_config.effort
+    thinking_budgets: dict[Effort, int] = Field(default_factory=lambda: dict(_DEFAULT_BUDGETS))
+    thinking_always_on: bool = False  # refuses disabled thinking (and so any forced tool choice)
+    forced_tool_choice: bool = True  # accepts toolChoice any / tool
+    sampling_params: bool = True  # accepts temperature / top_p other than 1
+    structured_output: Literal["native", "tool"] = (
+        "tool"  # outputConfig.textFormat, or the json_tool_call tool
+    )
+    cache_ttl: bool = False  # cachePoint takes a ttl (5m / 1h)
+    parallel_tool_config: bool = False  # Claude's tool_choice.disable_parallel_tool_use
+    strict_tools: bool = False  # toolSpec.strict (and the schema's additionalProperties) is honoured
 
 
 class PromptCacheSpec(BaseModel):
@@ -74,6 +99,7 @@ class CatalogEntry(BaseModel):
     betas: frozenset[str] | None = None  # Claude: anthropic-beta flags Bedrock takes for this model
     prompt_cache: PromptCacheSpec | None = None
     fallbacks: tuple[str, ...] = ()  # Bedrock ids (other profiles of this model) or catalog names, in order
+    converse: ConverseFacts = Field(default_factory=ConverseFacts)
 
 
 class CatalogFile(BaseModel):
@@ -105,6 +131,7 @@ class ModelRoute:
     prompt_cache: PromptCacheSpec | None = None
     fallbacks: tuple[ModelRoute, ...] = ()  # where to go when this route is throttled, in order
     raw: bool = False  # a provider id outside the catalog (allow-lists match it only by its exact id)
+    converse: ConverseFacts = field(default_factory=ConverseFacts, hash=False)
 
     @classmethod
     def from_entry(
@@ -124,6 +151,7 @@ class ModelRoute:
             betas=entry.betas,
             prompt_cache=entry.prompt_cache,
             fallbacks=fallbacks,
+            converse=entry.converse,
         )
 
 

@@ -1,7 +1,8 @@
 """The FastAPI application: routes, error envelopes, the body-size limit, and service wiring.
 
 `create_app()` builds the same app for uvicorn (`pennyworth serve`, the Lambda Web Adapter) and for Mangum
-(`pennyworth.runtime.lambda_handler`). Heavy work — importing LiteLLM, loading the catalog — happens here, at init.
+(`pennyworth.runtime.lambda_handler`). Heavy work — imports, the catalog, the price map, one
+translation — happens here, at init; LiteLLM is not imported unless a route needs another provider.
 """
 
 from __future__ import annotations
@@ -32,8 +33,7 @@ from pennyworth.aws.s3 import Bucket
 from pennyworth.catalog import load_catalog
 from pennyworth.errors import PayloadTooLarge
 from pennyworth.llm.providers.prices import bedrock_model_kind
-from pennyworth.llm.providers.translation import warm_up
-from pennyworth.llm.service import LLMService
+from pennyworth.llm.service import LLMService, warm_up
 from pennyworth.observability import RequestLog, install_log_redaction
 from pennyworth.runtime import snapstart
 from pennyworth.settings import Settings, get_settings

@@ -1,7 +1,8 @@
 """The LLM service: one call in, one answer (or stream) out, whatever the provider.
 
-Routes Bedrock calls through LiteLLM's request translation and our lean wire (`bedrock`, `converse`), and any
-other provider through LiteLLM's own client with a key from Secrets Manager. Converse bodies get automatic
+Routes Bedrock calls through our own request translation (`bedrock.translate`, `bedrock.embeddings`) and our
+lean wire (`bedrock.wire`, `bedrock.converse`) — no LiteLLM on that path — and any other provider through
+LiteLLM's own client (imported on first use) with a key from Secrets Manager. Converse bodies get automatic
 cache points (`bedrock.cache_points`); Bedrock chat calls, and the opening of their streams, go through
 `failover` (retries, then the catalog's fallback routes). The HTTP layers only see `ChatResult`, `ChatStream`
 and `EmbeddingResult`, each naming the route that answered.
@@ -23,12 +24,14 @@ from pennyworth.errors import GatewayError, UpstreamError
 from pennyworth.llm.bedrock import anthropic, pegasus
 from pennyworth.llm.bedrock.cache_points import place_cache_points, plan_for
 from pennyworth.llm.bedrock.converse import StreamTranslator, result_from_converse
+from pennyworth.llm.bedrock.embeddings import embedding_bodies, vectors_from
+from pennyworth.llm.bedrock.translate import translate_chat
 from pennyworth.llm.bedrock.wire import BedrockRuntime, EventStream
 from pennyworth.llm.failover import RetryPolicy, call_with_failover
 from pennyworth.llm.media import translate_with_media
-from pennyworth.llm.providers.other import complete_via_litellm, stream_via_litellm
+from pennyworth.llm.providers import lazy
+from pennyworth.llm.providers.prices import price_map
 from pennyworth.llm.providers.tokens import count_text_tokens, estimate_prompt_tokens
-from pennyworth.llm.providers.translation import translate_chat, translate_embedding
 from pennyworth.llm.thinking import apply_thinking_rule
 from pennyworth.llm.types import (
     ChatCall,
@@ -119,6 +122,13 @@ async def _anthropic_events(
         yield event
 
 
+def warm_up(route: ModelRoute) -> None:
+    """Do at start-up what the first Bedrock request would otherwise do (so it lands in Lambda's init, and in a
+    SnapStart snapshot): read the price map, translate a small request, render its body."""
+    price_map()
+    orjson.dumps(translate_chat(ChatCall(route=route, messages=[{"role": "user", "content": "hi"}])).body)
+
+
 class LLMService:
     def __init__(self, settings: Settings, runtime: BedrockRuntime | None = None) -> None:
         self.runtime = runtime or BedrockRuntime(settings)
@@ -176,7 +186,7 @@ class LLMService:
 
     async def chat(self, call: ChatCall) -> ChatResult:
         if call.route.provider != "bedrock":
-            result = await complete_via_litellm(call, await self._provider_key(call))
+            result = await lazy.complete_elsewhere(call, await self._provider_key(call))
             result.route = call.route
             return result
         if call.route.wire == "pegasus":
@@ -196,7 +206,7 @@ class LLMService:
     async def open_chat_stream(self, call: ChatCall) -> ChatStream:
         """Start the upstream stream; errors Bedrock reports before the first event raise here."""
         if call.route.provider != "bedrock":
-            events = stream_via_litellm(call, await self._provider_key(call))
+            events = lazy.stream_elsewhere(call, await self._provider_key(call))
             return ChatStream(events, _nothing, call.route)
         if call.route.wire == "pegasus":
             return ChatStream(_whole_as_stream(await self._pegasus(call)), _nothing, call.route)
@@ -241,7 +251,7 @@ class LLMService:
         return await _retrying_without_betas(call, self.runtime.count_tokens)
 
     async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
-        bodies = translate_embedding(call.route, call.inputs, call.dimensions)
+        bodies = embedding_bodies(call.route, call.inputs, call.dimensions)
         limit = asyncio.Semaphore(_EMBED_CONCURRENCY)
 
         async def invoke(body: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
@@ -252,7 +262,7 @@ class LLMService:
         vectors: list[list[float]] = []
         tokens = 0
         for body, header_tokens in answers:
-            found = _vectors_from(body)
+            found = vectors_from(body)
             vectors.extend(as_float32(v) for v in found)
             tokens += int(body.get("inputTextTokenCount") or header_tokens or 0)
         if len(vectors) != len(call.inputs):
@@ -281,18 +291,3 @@ async def _retrying_without_betas(call: MessagesCall, send: Callable[[str, bytes
         if retry is None:
             raise
     return await send(retry.route.model_id, anthropic.request_body(retry))
-
-
-def _vectors_from(body: dict[str, Any]) -> list[list[float]]:
-    """Titan's `embedding` (or `embeddingsByType.float`), or Cohere's `embeddings` (list, or by type)."""
-    if "embedding" in body:
-        return [body["embedding"]]
-    by_type = body.get("embeddingsByType")
-    if isinstance(by_type, dict) and "float" in by_type:
-        return [by_type["float"]]
-    embeddings = body.get("embeddings")
-    if isinstance(embeddings, dict):
-        embeddings = embeddings.get("float")
-    if isinstance(embeddings, list):
-        return embeddings
-    raise UpstreamError("Bedrock's embedding response had no vectors.")

@@ -1,4 +1,6 @@
-"""Non-Bedrock providers (OpenAI, Azure, ...) through LiteLLM's own client, and LiteLLM's errors → ours."""
+"""Non-Bedrock providers (OpenAI, Azure, ...) through LiteLLM's own client, and LiteLLM's errors → ours.
+
+Imported only through `lazy` (on the first call to such a provider): importing this module imports LiteLLM."""
 
 from __future__ import annotations
 
@@ -17,7 +19,6 @@ from pennyworth.errors import (
     UpstreamUnavailable,
 )
 from pennyworth.llm.providers.litellm_setup import clean_message, litellm, litellm_errors
-from pennyworth.llm.providers.translation import MAPPED_PARAMS
 from pennyworth.llm.types import (
     ChatCall,
     ChatResult,
@@ -30,6 +31,20 @@ from pennyworth.llm.types import (
     ToolCallStart,
     Usage,
     UsageReport,
+)
+
+# OpenAI parameters handed to LiteLLM; `seed` and `user` are accepted and not forwarded.
+MAPPED_PARAMS = (
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "max_completion_tokens",
+    "stop",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "response_format",
+    "reasoning_effort",
 )
 
 
