@@ -142,7 +142,9 @@ def test_building_the_app_touches_no_network() -> None:
 
 def test_litellm_does_not_load_dotenv_files(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("PENNYWORTH_DEFAULT_CHAT_MODEL=planted-by-dotenv\n")
-    probe = "import os, pennyworth.llm.providers.other; print(os.environ.get('PENNYWORTH_DEFAULT_CHAT_MODEL'))"
+    probe = (
+        "import os, pennyworth.llm.providers.other; print(os.environ.get('PENNYWORTH_DEFAULT_CHAT_MODEL'))"
+    )
     env = {"PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true"}
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120

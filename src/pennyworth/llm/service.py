@@ -25,6 +25,7 @@ from pennyworth.llm.bedrock import anthropic, pegasus
 from pennyworth.llm.bedrock.cache_points import place_cache_points, plan_for
 from pennyworth.llm.bedrock.converse import StreamTranslator, result_from_converse
 from pennyworth.llm.bedrock.embeddings import embedding_bodies, vectors_from
+from pennyworth.llm.bedrock.remote_media import inline_remote_images
 from pennyworth.llm.bedrock.translate import translate_chat
 from pennyworth.llm.bedrock.wire import BedrockRuntime, EventStream
 from pennyworth.llm.failover import RetryPolicy, call_with_failover
@@ -122,6 +123,12 @@ async def _anthropic_events(
         yield event
 
 
+async def _with_inline_images(call: ChatCall) -> ChatCall:
+    """The call with remote image URLs fetched and inlined (they reach here only when the operator allows)."""
+    messages = await inline_remote_images(call.messages)
+    return call if messages is call.messages else replace(call, messages=messages)
+
+
 def warm_up(route: ModelRoute) -> None:
     """Do at start-up what the first Bedrock request would otherwise do (so it lands in Lambda's init, and in a
     SnapStart snapshot): read the price map, translate a small request, render its body."""
@@ -193,6 +200,7 @@ class LLMService:
             result = await self._pegasus(call)
             result.route = call.route
             return result
+        call = await _with_inline_images(call)
 
         async def converse(route: ModelRoute) -> ChatResult:
             body, json_mode = self._converse_body(call, route)
@@ -210,6 +218,7 @@ class LLMService:
             return ChatStream(events, _nothing, call.route)
         if call.route.wire == "pegasus":
             return ChatStream(_whole_as_stream(await self._pegasus(call)), _nothing, call.route)
+        call = await _with_inline_images(call)
 
         async def open_stream(route: ModelRoute) -> tuple[EventStream, bool]:
             body, json_mode = self._converse_body(call, route)

@@ -70,9 +70,7 @@ def _inference(
         value = params.get(ours)
         if value is None:
             continue
-        if not facts.sampling_params:
-            if value == 1:
-                continue
+        if not facts.sampling_params and value != 1:
             raise InvalidRequest(
                 f"{model} does not support {ours}={value}. Only {ours}=1 is supported.", param=ours
             )
