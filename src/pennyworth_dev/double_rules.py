@@ -9,6 +9,8 @@ our tests instead of in front of a user.
   base64 and are an image of the labelled format (the model layer).
 - Tools: each `inputSchema.json` is a JSON object whose `type` is `object` and whose `properties` (when
   present) is an object; a `toolChoice` naming a tool names one of `toolConfig.tools`.
+- Claude and tool choice: a thinking Claude refuses a forced tool choice (`any` / `tool`); Sonnet and Opus 5.5
+  always think, so they refuse it outright, and refuse `thinking.type: disabled`.
 - Claude thinking: with `thinking` enabled (or adaptive), the final assistant message that holds `toolUse`
   must start with a reasoning block; every replayed reasoning block must carry the signature the double
   gave its text (or redacted data the double produced). Signatures are an HMAC of the thinking text under
@@ -102,6 +104,8 @@ def check_converse(body: dict[str, Any], model_id: str) -> None:
             "The toolConfig field must be defined when using toolUse and toolResult content blocks."
         )
     _check_tools(body.get("toolConfig"))
+    if "anthropic." in model_id:
+        _check_claude_tool_choice(body, model_id)
     if "anthropic." in model_id and _thinking_on(body):
         _check_thinking_first(messages)
 
@@ -227,6 +231,21 @@ def _json_type_name(value: Any) -> str:
     if isinstance(value, str):
         return "string"
     return "array" if isinstance(value, list) else "object" if isinstance(value, dict) else "value"
+
+
+ALWAYS_THINKING = ("anthropic.claude-sonnet-5-5", "anthropic.claude-opus-5-5")
+FORCED_WITH_THINKING = "Thinking may not be enabled when tool_choice forces tool use."
+
+
+def _check_claude_tool_choice(body: dict[str, Any], model_id: str) -> None:
+    """Forced tool use and thinking exclude each other; the always-thinking models refuse disabled thinking."""
+    always = model_id.endswith(ALWAYS_THINKING)
+    thinking = (body.get("additionalModelRequestFields") or {}).get("thinking") or {}
+    if always and thinking.get("type") == "disabled":
+        raise RuleViolation("thinking.type: 'disabled' is not supported for this model.")
+    choice = (body.get("toolConfig") or {}).get("toolChoice") or {}
+    if ("any" in choice or "tool" in choice) and (always or _thinking_on(body)):
+        raise RuleViolation(FORCED_WITH_THINKING)
 
 
 def _thinking_on(body: dict[str, Any]) -> bool:

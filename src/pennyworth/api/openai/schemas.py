@@ -43,6 +43,7 @@ class ImageURL(_Lenient):
 class ImagePart(_Lenient):
     type: Literal["image_url"]
     image_url: ImageURL
+    cache_control: CacheControl | None = None
 
 
 class FileRef(_Lenient):
@@ -152,6 +153,7 @@ class FunctionDefinition(_Lenient):
 class Tool(_Lenient):
     type: Literal["function"]
     function: FunctionDefinition
+    cache_control: CacheControl | None = None
 
 
 class NamedFunction(_Lenient):
