@@ -3,8 +3,11 @@
 Everything runs on loopback against the Bedrock double in its own process (zero simulated latency), with keys
 and the usage ledger in a local DynamoDB (moto, in the bench process). The gateway runs as `pennyworth serve`
 in its own process and its CPU is read from /proc, so neither the load generator's nor DynamoDB's CPU is
-counted; the gateway's own DynamoDB client work (signing, serialising the ledger ADD) is. Baselines in the same run: LiteLLM called directly and boto3 called directly, each in a
-fresh process of its own, against the same double.
+counted; the gateway's own DynamoDB client work (signing, serialising the ledger ADD) is. Baselines in the
+same run: LiteLLM called directly and boto3 called directly, each in a fresh process of its own, against the
+same double; and the AWS sample bedrock-access-gateway, served the same way, when its checkout and a Python
+environment for it are named by BEDROCK_ACCESS_GATEWAY_SRC (its `src` folder) and
+BEDROCK_ACCESS_GATEWAY_PYTHON (skipped with a message otherwise; nothing of it is part of this repository).
 
     make bench                      # or: .venv/bin/python bench/gateway_bench.py [--requests 300] [--streams 8]
     make bench ARGS=--caching       # the prompt caching bench instead (bench/caching_bench.py)
@@ -15,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,31 +26,19 @@ from pathlib import Path
 
 import httpx
 
+from bench_servers import (
+    KEY,
+    KEY_ID,
+    MODEL_ID,
+    bedrock_access_gateway,
+    free_port,
+    measure_server,
+    pennyworth_server,
+    proc_rss_mb,
+)
 from pennyworth_dev.dynamodb import LocalDynamoDB
 
 ROOT = Path(__file__).resolve().parent.parent
-KEY_ID, KEY = "000000be4c00", "pw-000000be4c00-benchmark-key-not-a-secret-0000000000000000"
-MODEL_ID = "us.amazon.nova-pro-v1:0"
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def proc_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def proc_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def base_env(double_url: str, dynamodb_url: str = "") -> dict[str, str]:
@@ -89,106 +79,6 @@ def wait_http(url: str, deadline: float) -> None:
         except httpx.HTTPError:
             time.sleep(0.02)
     raise RuntimeError(f"{url} did not come up")
-
-
-def chat_body(prompt: str, stream: bool = False) -> dict:
-    return {"model": "nova-pro", "messages": [{"role": "user", "content": prompt}], "stream": stream}
-
-
-def start_gateway(env: dict[str, str]) -> tuple[subprocess.Popen, str, float]:
-    """Start `pennyworth serve`; return it, its URL and seconds from spawn to the first answered completion."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pennyworth.cli.main", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    headers = {"Authorization": f"Bearer {KEY}"}
-    while True:
-        try:
-            response = httpx.post(
-                f"{url}/v1/chat/completions", json=chat_body("hi"), headers=headers, timeout=5
-            )
-            if response.status_code == 200:
-                return process, url, time.monotonic() - started
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() - started > 60:
-            raise RuntimeError("gateway did not start")
-        time.sleep(0.01)
-
-
-def ttft(client: httpx.Client, url: str, body: dict, headers: dict) -> float:
-    """Seconds from sending a streamed request to the first content chunk (the stream is read to its end,
-    so no request is cut off and the next one starts on an idle gateway)."""
-    started = time.perf_counter()
-    first = None
-    with client.stream("POST", url, json=body, headers=headers) as response:
-        for line in response.iter_lines():
-            if first is None and '"content":"' in line and '"content":""' not in line:
-                first = time.perf_counter() - started
-    if first is None:
-        raise RuntimeError("no content chunk")
-    return first
-
-
-def measure_gateway(env: dict[str, str], requests: int, streams: int, starts: int) -> dict[str, float]:
-    start_times = []
-    for _ in range(starts - 1):
-        process, _, seconds = start_gateway(env)
-        start_times.append(seconds)
-        process.terminate()
-        process.wait()
-    process, url, seconds = start_gateway(env)
-    start_times.append(seconds)
-    headers = {"Authorization": f"Bearer {KEY}"}
-    endpoint = f"{url}/v1/chat/completions"
-    try:
-        with httpx.Client(timeout=60) as client:
-            for _ in range(30):  # warm up
-                client.post(endpoint, json=chat_body("warm up"), headers=headers)
-            per_request = []
-            for _ in range(5):
-                before = proc_cpu(process.pid)
-                for _ in range(requests // 5):
-                    client.post(
-                        endpoint, json=chat_body("Hello there, how are you?"), headers=headers
-                    ).raise_for_status()
-                per_request.append((proc_cpu(process.pid) - before) / (requests // 5))
-            ttfts = [
-                ttft(client, endpoint, chat_body("ttft", stream=True), headers) for _ in range(requests // 3)
-            ]
-            per_chunk = []
-            for _ in range(streams):
-                small = _stream_cpu(client, process.pid, endpoint, headers, 1)
-                large = _stream_cpu(client, process.pid, endpoint, headers, 1000)
-                per_chunk.append((large - small) / 999)
-        return {
-            "start_s": statistics.median(start_times),
-            "cpu_per_request_ms": statistics.median(per_request) * 1000,
-            "ttft_ms": statistics.median(ttfts) * 1000,
-            "cpu_per_chunk_us": statistics.median(per_chunk) * 1e6,
-            "rss_mb": proc_rss_mb(process.pid),
-        }
-    finally:
-        process.terminate()
-        process.wait()
-
-
-def _stream_cpu(client: httpx.Client, pid: int, endpoint: str, headers: dict, chunks: int) -> float:
-    samples = []
-    for _ in range(3):
-        before = proc_cpu(pid)
-        with client.stream(
-            "POST", endpoint, json=chat_body(f"[[double:chunks={chunks}]]", stream=True), headers=headers
-        ) as r:
-            for _ in r.iter_raw():
-                pass
-        samples.append(proc_cpu(pid) - before)
-    return statistics.median(samples)
 
 
 # --- baselines: run as `gateway_bench.py --worker NAME` in a fresh process ---------------------------------
@@ -310,67 +200,76 @@ def main() -> None:
     )
     double_url = f"http://127.0.0.1:{port}"
     dynamodb = LocalDynamoDB()
+    sample: dict[str, float] | None = None
     try:
         wait_http(double_url, time.monotonic() + 30)
         env = base_env(double_url, dynamodb.start())
         create_key_table(env)
-        gateway = measure_gateway(env, args.requests, args.streams, args.starts)
+        gateway = measure_server(pennyworth_server(env), args.requests, args.streams, args.starts)
+        gateway["import_app_s"] = import_time("pennyworth.api.app", env, args.starts)
         gateway["import_litellm_s"] = import_time("litellm", env, args.starts)
+        bag = bedrock_access_gateway(double_url)
+        if bag is not None:
+            sample = measure_server(bag, args.requests, args.streams, args.starts)
         direct_litellm = run_worker("litellm", env, double_url, args.requests, args.streams)
         direct_boto3 = run_worker("boto3", env, double_url, args.requests, args.streams)
     finally:
         double.terminate()
         double.wait()
         dynamodb.stop()
-    report(gateway, direct_litellm, direct_boto3)
+    report(gateway, sample, direct_litellm, direct_boto3)
 
 
 def report(
-    gateway: dict[str, float], direct_litellm: dict[str, float], direct_boto3: dict[str, float]
+    gateway: dict[str, float],
+    sample: dict[str, float] | None,
+    direct_litellm: dict[str, float],
+    direct_boto3: dict[str, float],
 ) -> None:
-    added_ttft = gateway["ttft_ms"] - direct_boto3["ttft_ms"]
-    rows = [
-        (
-            "process start -> first completion (s)",
-            f"{gateway['start_s']:.2f}",
-            f"{gateway['import_litellm_s']:.2f}*",
-            "-",
-        ),
-        (
-            "CPU per non-streamed request (ms)",
-            f"{gateway['cpu_per_request_ms']:.2f}",
-            f"{direct_litellm['cpu_per_request_ms']:.2f}",
-            f"{direct_boto3['cpu_per_request_ms']:.2f}",
-        ),
-        (
-            "CPU per streamed chunk (us)",
-            f"{gateway['cpu_per_chunk_us']:.0f}",
-            f"{direct_litellm['cpu_per_chunk_us']:.0f}",
-            f"{direct_boto3['cpu_per_chunk_us']:.0f}",
-        ),
-        (
-            "TTFT (ms)",
-            f"{gateway['ttft_ms']:.2f}",
-            f"{direct_litellm['ttft_ms']:.2f}",
-            f"{direct_boto3['ttft_ms']:.2f}",
-        ),
-        (
-            "RSS (MB)",
-            f"{gateway['rss_mb']:.0f}",
-            f"{direct_litellm['rss_mb']:.0f}",
-            f"{direct_boto3['rss_mb']:.0f}",
-        ),
+    none = {k: float("nan") for k in gateway}
+    columns = [
+        ("pennyworth", gateway),
+        ("aws-sample", sample or none),
+        ("litellm", direct_litellm),
+        ("boto3", direct_boto3),
     ]
-    print(f"{'median, loopback, double in its own process':44} {'gateway':>10} {'litellm':>10} {'boto3':>10}")
-    for label, *values in rows:
-        print(f"{label:44} " + " ".join(f"{v:>10}" for v in values))
-    print(f"{'added TTFT vs boto3 direct (ms)':44} {added_ttft:>10.2f}")
-    print(
-        f"{'start-up, gateway / `import litellm`':44} {gateway['start_s'] / gateway['import_litellm_s']:>10.2f}"
-    )
-    print("* a fresh `python -c 'import litellm'`: the floor any LiteLLM-based gateway starts from")
-    ratio = gateway["cpu_per_chunk_us"] / direct_litellm["cpu_per_chunk_us"]
-    print(f"{'CPU per chunk, gateway / litellm direct':44} {ratio:>10.2f}")
+    rows = [
+        ("process start -> first chat answer (s)", "start_s", "{:.2f}"),
+        ("app import, fresh interpreter (s)", "import_app_s", "{:.2f}"),
+        ("RSS after start (MB)", "rss_start_mb", "{:.0f}"),
+        ("RSS after the run (MB)", "rss_mb", "{:.0f}"),
+        ("CPU per non-streamed request (ms)", "cpu_per_request_ms", "{:.2f}"),
+        ("CPU per streamed chunk (us)", "cpu_per_chunk_us", "{:.0f}"),
+        ("TTFT (ms)", "ttft_ms", "{:.2f}"),
+    ]
+    print(f"{'median, loopback, double in its own process':44}" + "".join(f"{n:>12}" for n, _ in columns))
+    for label, key, fmt in rows:
+        cells = [fmt.format(c[key]) if key in c else "-" for _, c in columns]
+        print(f"{label:44}" + "".join(f"{cell:>12}" for cell in cells))
+    print(f"{'a fresh `import litellm` (s)':44}{gateway['import_litellm_s']:>12.2f}")
+    added_ttft = gateway["ttft_ms"] - direct_boto3["ttft_ms"]
+    print("\ntargets (issue #13)")
+    checks = [
+        ("start -> first answer / aws-sample <= 1.0", gateway["start_s"] / (sample or none)["start_s"], 1.0),
+        ("app import (s) <= 0.8", gateway["import_app_s"], 0.8),
+        ("RSS after start (MB) <= 130", gateway["rss_start_mb"], 130.0),
+        (
+            "CPU per request / aws-sample <= 1.0",
+            gateway["cpu_per_request_ms"] / (sample or none)["cpu_per_request_ms"],
+            1.0,
+        ),
+        (
+            "CPU per chunk / boto3 direct <= 1.5",
+            gateway["cpu_per_chunk_us"] / direct_boto3["cpu_per_chunk_us"],
+            1.5,
+        ),
+        ("added TTFT vs boto3 direct (ms) <= 1.5", added_ttft, 1.5),
+    ]
+    for label, value, limit in checks:
+        verdict = (
+            "n/a" if value != value else ("met" if value <= limit else f"missed by {value / limit - 1:.0%}")
+        )
+        print(f"{label:44}{value:>12.2f}  {verdict}")
 
 
 if __name__ == "__main__":

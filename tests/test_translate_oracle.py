@@ -1,4 +1,5 @@
-"""Differential test: our OpenAI → Converse translation against LiteLLM's, over the corpus in translate_corpus.
+"""Differential test: our OpenAI → Converse translation against LiteLLM's, over the corpus in
+translate_corpus and translate_corpus_clients.
 
 Every case runs through both; the bodies must be equal (as JSON) except where a difference is listed below,
 with the JSON paths it touches and why it is intended. A difference not listed fails, and so does a listed
@@ -22,7 +23,8 @@ from pennyworth.llm.bedrock.translate import translate_chat
 from pennyworth.llm.types import ChatCall
 from pennyworth.settings import Settings
 from tests.support.litellm_oracle import litellm_converse, litellm_embedding_bodies
-from tests.translate_corpus import CORPUS, Case
+from tests.translate_corpus import Case
+from tests.translate_corpus_clients import CORPUS
 
 OURS_REFUSE = "<ours refuse>"  # we answer a 400 where LiteLLM translates
 THEIRS_REFUSE = "<LiteLLM refuses>"  # LiteLLM raises where we translate

@@ -2,7 +2,7 @@
 
 Hand-written on purpose: this is the per-chunk hot path. LiteLLM's stream wrapper rebuilds pydantic objects
 and re-serialises every chunk (~1 ms CPU each); reading the Converse event dicts directly costs a few µs.
-Structured output that LiteLLM expressed as the `json_tool_call` tool comes back here as plain text.
+Structured output sent as the `json_tool_call` tool (see translate) comes back here as plain text.
 """
 
 from __future__ import annotations

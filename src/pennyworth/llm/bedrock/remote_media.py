@@ -21,7 +21,7 @@ _IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 def remote_image_parts(messages: list[dict[str, Any]]) -> list[tuple[int, int]]:
     """(message index, part index) of every image part whose URL is http(s)."""
-    found = []
+    found: list[tuple[int, int]] = []
     for m_index, message in enumerate(messages):
         content = message.get("content")
         if not isinstance(content, list):

@@ -14,10 +14,10 @@ from typing import Any
 
 from pennyworth.catalog import ConverseFacts
 from pennyworth.errors import InvalidRequest
+from pennyworth.llm.bedrock.converse import JSON_MODE_TOOL
 from pennyworth.llm.bedrock.messages import CachePolicy, system_and_messages
 from pennyworth.llm.types import ChatCall
 
-JSON_MODE_TOOL = "json_tool_call"
 # Added to max tokens when thinking has a budget and the client set no limit (LiteLLM's default too).
 _ANSWER_TOKENS_BESIDE_THINKING = 4096
 
