@@ -2,12 +2,13 @@
 
     python strip.py <layer>/python
 
-Kept: every module the app imports (the artefact check imports the app from the built tree and runs its
-LiteLLM translations and AWS clients). Removed: byte-code caches, test suites, LiteLLM's proxy-server UI and
-static files, LiteLLM's optional Rust accelerator (its loader falls back to Python when the extension is
-absent, and the gateway's Bedrock path does not go through it), the Hugging Face download accelerator
-(hf_xet: downloads only), botocore service models for services the gateway does not call, and — where
-`llvm-strip` is installed — debug symbols of compiled extensions. Prints the size before and after.
+Kept: every module the app imports (the artefact check imports the app from the built tree, runs its
+Bedrock translations, reads LiteLLM's price map file and imports LiteLLM as routes to other providers do).
+Removed: byte-code caches, test suites, LiteLLM's proxy-server UI and static files, LiteLLM's optional
+Rust accelerator (its loader falls back to Python when the extension is absent, and the gateway's Bedrock
+path does not go through LiteLLM at all), the Hugging Face download accelerator (hf_xet: downloads only),
+botocore service models for services the gateway does not call, and — where `llvm-strip` is installed —
+debug symbols of compiled extensions. Prints the size before and after.
 """
 
 from __future__ import annotations
