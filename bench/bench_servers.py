@@ -159,13 +159,16 @@ def _has_content(line: str) -> bool:
 
 def measure_server(server: Server, requests: int, streams: int, starts: int) -> dict[str, float]:
     start_times = []
+    start_cpus = []
     for _ in range(starts - 1):
         process, _, seconds = start_server(server)
         start_times.append(seconds)
+        start_cpus.append(proc_cpu(process.pid))
         process.terminate()
         process.wait()
     process, url, seconds = start_server(server)
     start_times.append(seconds)
+    start_cpus.append(proc_cpu(process.pid))
     rss_start = proc_rss_mb(process.pid)
     headers = server.headers
     endpoint = f"{url}{server.chat_path}"
@@ -192,6 +195,7 @@ def measure_server(server: Server, requests: int, streams: int, starts: int) -> 
                 per_chunk.append((large - small) / 999)
         return {
             "start_s": statistics.median(start_times),
+            "start_cpu_s": statistics.median(start_cpus),
             "cpu_per_request_ms": statistics.median(per_request) * 1000,
             "ttft_ms": statistics.median(ttfts) * 1000,
             "cpu_per_chunk_us": statistics.median(per_chunk) * 1e6,

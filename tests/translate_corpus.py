@@ -29,6 +29,11 @@ def user(text: str) -> list[Message]:
     return [{"role": "user", "content": text}]
 
 
+def call(call_id: str, name: str, arguments: str) -> dict[str, Any]:
+    """An OpenAI tool call as an assistant message carries it."""
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
 WEATHER = {
     "type": "function",
     "function": {
@@ -74,17 +79,9 @@ TOOL_ROUND = [
         "role": "assistant",
         "content": "Let me check.",
         "tool_calls": [
-            {
-                "id": "call_1",
-                "type": "function",
-                "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
-            },
-            {
-                "id": "call_2",
-                "type": "function",
-                "function": {"name": "get_weather", "arguments": '{"city":"London"}'},
-            },
-            {"id": "call_3", "type": "function", "function": {"name": "get_time", "arguments": ""}},
+            call("call_1", "get_weather", '{"city": "Paris"}'),
+            call("call_2", "get_weather", '{"city":"London"}'),
+            call("call_3", "get_time", ""),
         ],
     },
     {"role": "tool", "tool_call_id": "call_1", "content": "18C"},
@@ -100,13 +97,7 @@ THINKING_ROUND = [
             {"type": "thinking", "thinking": "The user wants the weather.", "signature": "c2lnLTE="},
             {"type": "redacted_thinking", "data": "cmVkYWN0ZWQ="},
         ],
-        "tool_calls": [
-            {
-                "id": "toolu_1",
-                "type": "function",
-                "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
-            }
-        ],
+        "tool_calls": [call("toolu_1", "get_weather", '{"city":"Paris"}')],
     },
     {"role": "tool", "tool_call_id": "toolu_1", "content": "18C"},
 ]
@@ -295,16 +286,8 @@ def _tools() -> list[Case]:
             "role": "assistant",
             "content": None,
             "tool_calls": [
-                {
-                    "id": "call_x",
-                    "type": "function",
-                    "function": {"name": "get_time", "arguments": "not json"},
-                },
-                {
-                    "id": "call_y",
-                    "type": "function",
-                    "function": {"name": "get_time", "arguments": '"a string"'},
-                },
+                call("call_x", "get_time", "not json"),
+                call("call_y", "get_time", '"a string"'),
             ],
         },
         {"role": "tool", "tool_call_id": "call_x", "content": "1"},
