@@ -77,3 +77,22 @@ def test_another_provider_still_loads_litellm_on_first_use() -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "True"
+
+
+def test_start_up_loads_what_the_first_bedrock_request_needs() -> None:
+    """Lambda's init (and a SnapStart snapshot) holds the catalog, the price map and the translation's modules."""
+    probe = (
+        "import sys\n"
+        "from pennyworth.api.app import create_app\n"
+        "from pennyworth.llm.providers.prices import price_map\n"
+        "create_app()\n"
+        "needed = ['pennyworth.llm.bedrock.translate', 'pennyworth.llm.bedrock.messages', 'pennyworth.llm.bedrock.media',\n"
+        "          'pennyworth.llm.bedrock.embeddings', 'pennyworth.llm.bedrock.wire', 'pennyworth.llm.bedrock.converse']\n"
+        "print(price_map.cache_info().currsize, all(n in sys.modules for n in needed), 'litellm' in sys.modules)\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true", "HOME": "/nonexistent"}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["1", "True", "False"]
