@@ -13,6 +13,23 @@ from pennyworth_dev.bedrock_double import TEST_CREDENTIALS, BedrockDouble
 from tests.conftest import API_KEY
 
 ROOT = Path(__file__).parent.parent
+QUIET_ENV = {"PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true", "HOME": "/nonexistent"}
+
+
+def run_probe(probe: str, env: dict[str, str] | None = None, *args: str) -> str:
+    """Run `probe` in a fresh interpreter at the repository root; its stdout (it must exit 0)."""
+    result = subprocess.run(
+        [sys.executable, "-c", probe, *args],
+        capture_output=True,
+        text=True,
+        env=env or QUIET_ENV,
+        cwd=ROOT,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
 PROBE = r"""
 import json, sys
 import httpx
@@ -50,12 +67,7 @@ def test_serving_bedrock_never_imports_litellm(double: BedrockDouble, dynamodb: 
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb,
         "PENNYWORTH_TABLE_NAME": table_name,
     }
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, API_KEY], capture_output=True, text=True, env=env, cwd=ROOT, timeout=180
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    seen = json.loads(result.stdout.strip().splitlines()[-1])
-    assert seen["statuses"] == [200, 200, 200, 200]
+    seen = json.loads(run_probe(PROBE, env, API_KEY).strip().splitlines()[-1])
     assert seen == {
         "statuses": [200, 200, 200, 200],
         "at_start": False,
@@ -72,11 +84,7 @@ def test_another_provider_still_loads_litellm_on_first_use() -> None:
         "from pennyworth.llm.providers.other import complete_via_litellm\n"
         "print('litellm' in sys.modules)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=ROOT
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip() == "True"
+    assert run_probe(probe).strip() == "True"
 
 
 def test_start_up_loads_what_the_first_bedrock_request_needs() -> None:
@@ -90,9 +98,4 @@ def test_start_up_loads_what_the_first_bedrock_request_needs() -> None:
         "          'pennyworth.llm.bedrock.embeddings', 'pennyworth.llm.bedrock.wire', 'pennyworth.llm.bedrock.converse']\n"
         "print(price_map.cache_info().currsize, all(n in sys.modules for n in needed), 'litellm' in sys.modules)\n"
     )
-    env = {"PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true", "HOME": "/nonexistent"}
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120, cwd=ROOT
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ["1", "True", "False"]
+    assert run_probe(probe).split() == ["1", "True", "False"]
