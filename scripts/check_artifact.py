@@ -39,7 +39,7 @@ from pennyworth.llm.bedrock.embeddings import embedding_bodies
 from pennyworth.llm.bedrock.translate import translate_chat
 from pennyworth.llm.types import ChatCall, Usage
 app = create_app()
-route = ModelRoute(name="c", kind="chat", provider="bedrock", model_id="us.anthropic.claude-haiku-4-5-20251001-v1:0")
+route = app.state.services.catalog.resolve("claude-haiku-4-5")  # the catalog's facts drive the translation
 tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"a": {"type": "string"}}}}}
 image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
 for params in ({}, {"tools": [tool], "tool_choice": "required"}, {"reasoning_effort": "low"},
