@@ -194,15 +194,16 @@ def test_malformed_tool_schemas_are_refused(double: BedrockDouble, schema: Any, 
 
 
 def test_the_double_signs_its_own_thinking_and_accepts_it_back(double: BedrockDouble) -> None:
-    config = {"tools": [WEATHER], "toolChoice": {"any": {}}}
+    config = {"tools": [WEATHER], "toolChoice": {"auto": {}}}  # thinking refuses a forced choice
+    asks = user({"text": "[[double:tool]] Weather?"})
     first = converse(
-        double, {"messages": [user()], "toolConfig": config, "additionalModelRequestFields": THINKING}
+        double, {"messages": [asks], "toolConfig": config, "additionalModelRequestFields": THINKING}
     )
     content = first.json()["output"]["message"]["content"]
     assert "reasoningContent" in content[0] and "toolUse" in content[1]
     result = {"toolResult": {"toolUseId": content[1]["toolUse"]["toolUseId"], "content": [{"text": "Sunny"}]}}
     body = {
-        "messages": [user(), {"role": "assistant", "content": content}, user(result)],
+        "messages": [asks, {"role": "assistant", "content": content}, user(result)],
         "toolConfig": {"tools": [WEATHER]},
         "additionalModelRequestFields": THINKING,
     }

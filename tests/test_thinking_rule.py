@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pennyworth.catalog import ModelRoute
-from pennyworth.llm.providers.translation import translate_chat
+from pennyworth.catalog import ConverseFacts, ModelRoute
+from pennyworth.llm.bedrock.translate import translate_chat
 from pennyworth.llm.thinking import apply_thinking_rule
 from pennyworth.llm.types import ChatCall
 
@@ -14,6 +14,7 @@ HAIKU = ModelRoute(
     kind="chat",
     provider="bedrock",
     model_id="us.anthropic.claude-haiku-4-5-20251001-v1:0",
+    converse=ConverseFacts(reasoning="budget"),
 )
 CALL = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
