@@ -22,7 +22,8 @@ from typing import Any
 
 import httpx
 
-from gateway_bench import base_env, create_key_table, start_gateway
+from bench_servers import pennyworth_server, start_server
+from gateway_bench import base_env, create_key_table
 from pennyworth_dev.bedrock_double import BedrockDouble
 from pennyworth_dev.dynamodb import LocalDynamoDB
 
@@ -123,7 +124,7 @@ def main() -> None:
         store, ledger = KeyStore(table(settings)), UsageLedger(table(settings))
         route = load_catalog(settings).resolve(args.model)
         results = []
-        gateway, url, _ = start_gateway(env)  # `pennyworth serve` in its own process
+        gateway, url, _ = start_server(pennyworth_server(env))  # `pennyworth serve` in its own process
         try:
             for api, path, build in (
                 ("Responses API", "/v1/responses", responses_requests),
