@@ -66,7 +66,7 @@ def test_forced_tool_choice_with_reasoning_lets_the_model_choose(client: openai.
 
 
 def test_cache_control_marks_become_cache_points(client: openai.OpenAI, double: Any) -> None:
-    mark = {"type": "ephemeral", "ttl": "1h"}
+    mark = {"type": "ephemeral"}
     client.chat.completions.create(
         model="claude-sonnet-5-5",
         messages=[
@@ -79,6 +79,6 @@ def test_cache_control_marks_become_cache_points(client: openai.OpenAI, double: 
         tools=[{**TOOL, "cache_control": {"type": "ephemeral"}}],  # type: ignore[list-item]
     )
     body = last_converse_body(double)
-    assert body["system"] == [{"text": "Long rules"}, {"cachePoint": {"type": "default", "ttl": "1h"}}]
+    assert body["system"] == [{"text": "Long rules"}, {"cachePoint": {"type": "default"}}]  # ttl: the API's
     assert body["messages"][0]["content"] == [{"text": "hi"}, {"cachePoint": {"type": "default"}}]
     assert body["toolConfig"]["tools"][1] == {"cachePoint": {"type": "default"}}
