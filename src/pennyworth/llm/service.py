@@ -25,7 +25,7 @@ from pennyworth.llm.bedrock import anthropic, pegasus
 from pennyworth.llm.bedrock.cache_points import place_cache_points, plan_for
 from pennyworth.llm.bedrock.converse import StreamTranslator, result_from_converse
 from pennyworth.llm.bedrock.embeddings import embedding_bodies, vectors_from
-from pennyworth.llm.bedrock.remote_media import inline_remote_images
+from pennyworth.llm.bedrock.remote_media import inline_remote_images, remote_image_parts
 from pennyworth.llm.bedrock.translate import translate_chat
 from pennyworth.llm.bedrock.wire import BedrockRuntime, EventStream
 from pennyworth.llm.failover import RetryPolicy, call_with_failover
@@ -159,8 +159,13 @@ class LLMService:
 
     def prepare_chat(self, call: ChatCall) -> None:
         """Make the call's Converse body for its own route now (CPU: the API layer runs this in a worker thread,
-        before admission, so a request translation refuses never counts as a model request)."""
-        if call.route.provider == "bedrock" and call.route.wire == "converse":
+        before admission, so a request translation refuses never counts as a model request). A call with remote
+        images (allowed by the operator) is translated once they are fetched, at call time."""
+        if (
+            call.route.provider == "bedrock"
+            and call.route.wire == "converse"
+            and not remote_image_parts(call.messages)
+        ):
             body, json_mode = self._converse_body(call, call.route)
             call.converse = PreparedConverse(
                 call.route.model_id, call.auto_cache_points, dict(call.params), body, json_mode
