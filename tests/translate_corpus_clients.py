@@ -217,11 +217,12 @@ def _clients() -> list[Case]:
             "stream": True,
         }
     )
-    codex_later = codex_first.model_copy(
-        update={
+    first = codex_first.model_dump(by_alias=True, exclude_none=True)
+    codex_later = ResponsesRequest.model_validate(
+        {
+            **first,
             "input": [
-                *codex_first.input,  # type: ignore[misc]
-                {"type": "reasoning", "summary": [], "encrypted_content": "gAAA"},
+                *first["input"],  # (reasoning items are sealed by the gateway: none to replay here)
                 {
                     "type": "function_call",
                     "call_id": "call_a",
@@ -236,7 +237,7 @@ def _clients() -> list[Case]:
                 },
                 {"type": "function_call_output", "call_id": "call_a", "output": "a.txt\nb.txt"},
                 {"type": "function_call_output", "call_id": "call_b", "output": "/w"},
-            ]
+            ],
         }
     )
     cases = []
