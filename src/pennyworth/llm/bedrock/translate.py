@@ -119,7 +119,7 @@ def _tools_and_format(
     """(toolConfig or None, json_mode, outputConfig or None)."""
     tools: list[dict[str, Any]] = []
     for tool in params.get("tools") or []:
-        tools.append(_tool_spec(tool.get("function") or {}, facts))
+        tools.append(_tool_spec(tool.get("function") or {}, facts, "tools"))
         point = cache.point(tool)
         if point is not None:
             tools.append(point)
@@ -139,8 +139,9 @@ def _tools_and_format(
     return config, json_mode, output
 
 
-def _tool_spec(function: dict[str, Any], facts: ConverseFacts) -> dict[str, Any]:
+def _tool_spec(function: dict[str, Any], facts: ConverseFacts, param: str) -> dict[str, Any]:
     parameters = function.get("parameters") or {"type": "object", "properties": {}}
+    _check_schema_shape(parameters, param)
     schema: dict[str, Any] = {
         "type": parameters.get("type", "object"),
         "properties": parameters.get("properties", {}),
@@ -160,6 +161,18 @@ def _tool_spec(function: dict[str, Any], facts: ConverseFacts) -> dict[str, Any]
     if facts.strict_tools and function.get("strict"):
         spec["strict"] = True
     return {"toolSpec": spec}
+
+
+def _check_schema_shape(schema: Any, param: str) -> None:
+    """Refuse a schema Bedrock would refuse for its shape (before any call is made): an object whose
+    `properties`, `$defs` and `definitions` are objects and whose `required` is a list."""
+    if not isinstance(schema, dict):
+        raise InvalidRequest("A JSON schema must be an object.", param=param)
+    for key in ("properties", "$defs", "definitions"):
+        if key in schema and not isinstance(schema[key], dict):
+            raise InvalidRequest(f"The schema's '{key}' must be an object.", param=param)
+    if "required" in schema and not isinstance(schema["required"], list):
+        raise InvalidRequest("The schema's 'required' must be a list.", param=param)
 
 
 def _tool_choice(choice: Any, facts: ConverseFacts, thinking: bool, model: str) -> dict[str, Any] | None:
@@ -192,6 +205,7 @@ def _structured_output(
     schema = spec.get("schema")
     if schema is None:  # json_object: the prompt asks for JSON; an empty schema would only get `{}` back
         return True, None, None
+    _check_schema_shape(schema, "response_format")
     if facts.structured_output == "native":
         definition: dict[str, Any] = {"schema": json.dumps(closed_objects(schema))}
         for key in ("name", "description"):
@@ -200,7 +214,9 @@ def _structured_output(
         output = {"textFormat": {"type": "json_schema", "structure": {"jsonSchema": definition}}}
         return False, output, None
     tool = _tool_spec(
-        {"name": JSON_MODE_TOOL, "description": spec.get("description"), "parameters": schema}, facts
+        {"name": JSON_MODE_TOOL, "description": spec.get("description"), "parameters": schema},
+        facts,
+        "response_format",
     )
     return True, None, tool
 
