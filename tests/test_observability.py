@@ -188,3 +188,18 @@ def test_retries_and_failovers_are_counted_by_model(make_settings, capfd) -> Non
     (document,) = [d for d in emf_documents(capfd.readouterr().out) if "BedrockRetries" in d]
     assert document["model"] == "claude-sonnet-5-5"
     assert (document["BedrockRetries"], document["BedrockFailovers"]) == ([2.0], [1.0])
+
+
+def test_request_line_names_the_error_code_and_field_never_the_value(client, caplog) -> None:
+    """A refused request's log line says why (code and field path), without the value that was sent."""
+    import pytest
+
+    caplog.set_level(logging.INFO, logger="pennyworth")
+    secret = "value-that-must-not-be-logged"
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(
+            model="nova-pro", messages=[{"role": "user", "content": secret}], max_tokens=secret
+        )
+    (line,) = [r for r in caplog.records if r.getMessage() == "request" and r.status == 400]
+    assert line.error == "invalid_value:max_tokens"
+    assert all(secret not in str(vars(r)) for r in caplog.records)

@@ -39,7 +39,7 @@ def _claude_result(run: ClientRun) -> dict[str, Any]:
 def _assert_no_client_error(run: ClientRun) -> None:
     """Claude Code sessions must cost no 400 (and no other error) at the gateway."""
     assert run.statuses("/v1/messages"), run.stderr
-    assert set(run.statuses("/v1/messages")) == {200}, run.requests
+    assert set(run.statuses("/v1/messages")) == {200}, (run.requests, run.errors)
 
 
 # --- Claude Code -------------------------------------------------------------------------------------------

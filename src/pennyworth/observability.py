@@ -248,6 +248,7 @@ class RequestLog:
                     "latency_ms": round((time.perf_counter() - started) * 1000, 2),
                     "key_id": getattr(identity, "key_id", None),
                     "served_model": _served_model.get(),
+                    "error": (scope.get("state") or {}).get("error"),
                     "source_ip": source_ip(headers, scope.get("client")),
                 },
             )

@@ -46,6 +46,7 @@ class ClientRun:
     stdout: str
     stderr: str
     requests: list[tuple[str, int]] = field(default_factory=list)  # (path, status) per gateway request
+    errors: list[str] = field(default_factory=list)  # the gateway's error code (and field) per refusal
 
     def json_lines(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.stdout.splitlines() if line.startswith("{")]
@@ -60,10 +61,13 @@ class _RequestLines(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.requests: list[tuple[str, int]] = []
+        self.errors: list[str] = []  # the error code (and field) of each refused request, for diagnosis
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.getMessage() == "request":
             self.requests.append((str(getattr(record, "path", "")), int(getattr(record, "status", 0))))
+            if getattr(record, "error", None):
+                self.errors.append(str(record.error))
 
 
 @contextmanager
@@ -92,7 +96,7 @@ def _run(argv: list[str], env: dict[str, str], cwd: Path) -> ClientRun:
             timeout=TIMEOUT_SECONDS,
             check=False,
         )
-    return ClientRun(done.returncode, done.stdout, done.stderr, list(log.requests))
+    return ClientRun(done.returncode, done.stdout, done.stderr, list(log.requests), list(log.errors))
 
 
 def run_claude(gateway_url: str, api_key: str, home: Path, prompt: str, *args: str) -> ClientRun:

@@ -8,6 +8,7 @@ validation errors, unknown routes and anything unexpected into the right one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -118,11 +119,22 @@ def _most_specific(errors: list[dict[str, Any]]) -> dict[str, Any]:
     )
 
 
+_LOGGABLE_PARAM = re.compile(r"^[A-Za-z0-9_.]{1,120}$")
+
+
+def note_error(request: Request, code: str | None, param: str | None) -> None:
+    """What the request log line says of a refused request: the error code and, when it is a plain field
+    path, the parameter (never a value: a body's text must not reach a log)."""
+    shown = param if param and _LOGGABLE_PARAM.match(param) else None
+    request.state.error = f"{code or 'error'}:{shown}" if shown else (code or "error")
+
+
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
     errors = list(exc.errors())
     first = _most_specific(errors)
     missing = first.get("type") == "missing"
     param = _param_path(tuple(first.get("loc", ())), exc.body, missing)
+    note_error(request, "missing" if missing else "invalid_value", param)
     message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
     if missing:
         text = f"Missing required parameter: '{param}'."
@@ -136,6 +148,7 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
 
 
 async def _gateway_error(request: Request, exc: GatewayError) -> Response:
+    note_error(request, exc.code, exc.param)
     return error_response(exc, anthropic=_is_anthropic(request))
 
 
