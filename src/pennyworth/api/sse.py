@@ -25,6 +25,7 @@ from pennyworth.observability import get_logger
 
 logger = get_logger("api")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+COMMENT_KEEPALIVE = b": keep-alive\n\n"  # an SSE comment: clients ignore it, proxies see traffic
 
 
 class SseRenderer(Protocol):

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from pennyworth.api.errors import error_body
+from pennyworth.api.sse import COMMENT_KEEPALIVE
 from pennyworth.api.truncation import warning_comment, warning_field
 from pennyworth.errors import GatewayError
 from pennyworth.llm.types import (
@@ -39,7 +40,6 @@ FINISH_REASONS = {
     "tool_use": "tool_calls",
     "content_filter": "content_filter",
 }
-KEEPALIVE = b": keep-alive\n\n"
 DONE = b"data: [DONE]\n\n"
 
 
@@ -119,7 +119,7 @@ class ChatChunks:
     client that sends it back with the assistant message keeps thinking on in a tool loop.
     """
 
-    beat = KEEPALIVE
+    beat = COMMENT_KEEPALIVE
 
     def __init__(self, *, model: str, include_usage: bool) -> None:
         self._head = orjson.dumps(

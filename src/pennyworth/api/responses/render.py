@@ -18,6 +18,7 @@ import orjson
 
 from pennyworth.api.responses.reasoning import seal
 from pennyworth.api.responses.schemas import ResponsesRequest
+from pennyworth.api.sse import COMMENT_KEEPALIVE
 from pennyworth.api.truncation import warning_comment, warning_field
 from pennyworth.errors import GatewayError
 from pennyworth.llm.types import (
@@ -32,8 +33,6 @@ from pennyworth.llm.types import (
     Usage,
     UsageReport,
 )
-
-KEEPALIVE = b": keep-alive\n\n"
 
 
 def _id(prefix: str) -> str:
@@ -347,7 +346,7 @@ class _EventWriter:
 class ResponseEvents:
     """The Responses event sequence as an SSE renderer; a failure after the start ends in `response.failed`."""
 
-    beat = KEEPALIVE
+    beat = COMMENT_KEEPALIVE
 
     def __init__(self, request: ResponsesRequest) -> None:
         self._writer = _EventWriter(request)
