@@ -101,7 +101,9 @@ def capped_output(identity: KeyIdentity, requested: int | None, param: str) -> i
     return requested
 
 
-def _chat_output_limit(identity: KeyIdentity, call: ChatCall) -> int | None:
+def chat_output_limit(identity: KeyIdentity, call: ChatCall) -> int | None:
+    """The chat call's output limit under its key's cap, written into its params when the request gave none
+    (so the Bedrock body is built with it); calling it again on the same call changes nothing."""
     param = "max_completion_tokens" if "max_completion_tokens" in call.params else "max_tokens"
     limit = capped_output(identity, call.params.get(param), param)
     if limit is not None and param not in call.params:
@@ -253,7 +255,7 @@ class Metering:
             return result
         call = _for_key(identity, call)
         estimate = lambda: estimate_prompt_tokens(call.route, call.messages)  # noqa: E731
-        demand = self._demand(identity, call.route, estimate, _chat_output_limit(identity, call))
+        demand = self._demand(identity, call.route, estimate, chat_output_limit(identity, call))
         return await self._whole(
             identity, call.route, demand, lambda: self.llm.chat(call), lambda r: r.usage, lambda r: r.route
         )
@@ -261,7 +263,7 @@ class Metering:
     async def open_chat_stream(self, identity: KeyIdentity, call: ChatCall) -> ChatStream:
         call = _for_key(identity, call)
         estimate = lambda: estimate_prompt_tokens(call.route, call.messages)  # noqa: E731
-        demand = self._demand(identity, call.route, estimate, _chat_output_limit(identity, call))
+        demand = self._demand(identity, call.route, estimate, chat_output_limit(identity, call))
         return await self._stream(
             identity, call.route, demand, estimate, lambda: self.llm.open_chat_stream(call), call.deadline
         )

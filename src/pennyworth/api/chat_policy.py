@@ -11,6 +11,7 @@ from typing import Any, Literal
 import anyio
 
 from pennyworth.access.keys import KeyIdentity
+from pennyworth.access.metering import chat_output_limit
 from pennyworth.api.dependencies import Services
 from pennyworth.api.schema_bounds import check_schema
 from pennyworth.catalog import ModelRoute
@@ -123,5 +124,6 @@ async def prepare(
     check_capabilities(call)
     call.auto_cache_points = identity.auto_cache_points
     check_schemas(call, api)
+    chat_output_limit(identity, call)  # the key's max_tokens cap, so the body is not rebuilt after admission
     await anyio.to_thread.run_sync(services.metering.llm.prepare_chat, call)
     return call
