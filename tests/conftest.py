@@ -32,6 +32,7 @@ for name in (
 ):
     os.environ.pop(name, None)
 
+import logging  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
@@ -47,6 +48,13 @@ from pennyworth_dev.s3 import create_inputs_bucket  # noqa: E402
 from tests.support.servers import serve_app  # noqa: E402
 
 KEY_ID, API_KEY = new_key()
+
+
+@pytest.fixture(autouse=True)
+def gateway_records_reach_caplog() -> None:
+    """The entry points stop the `pennyworth` logger propagating (its JSON handler owns the output); once one was
+    imported, pytest's caplog (on the root logger) would no longer see a later test's gateway records."""
+    logging.getLogger("pennyworth").propagate = True
 
 
 @pytest.fixture(scope="session")
