@@ -16,6 +16,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from pennyworth_dev.bedrock_double import TEST_CREDENTIALS, BedrockDouble
+from pennyworth_dev.double_rules import THINKING_FIRST, redacted_data, sign_thinking
 
 
 def invoke(
@@ -83,3 +84,50 @@ def test_count_tokens_validates_the_body_it_wraps(double: BedrockDouble) -> None
         double, "anthropic.claude-opus-5-5", {"input": {"invokeModel": {"body": encoded}}}, "count-tokens"
     )
     assert_refused(response, "invalid beta flag")
+
+
+# --- Claude's thinking rules, as on Converse (double_rules): the Messages route passes blocks through ----------
+
+
+def tool_turn(*assistant_blocks: dict[str, Any], thinking: bool = True) -> dict[str, Any]:
+    """A follow-up body: the user asked, the assistant used a tool (opening with `assistant_blocks`), the result."""
+    tool_use = {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}
+    return claude_body(
+        max_tokens=2000,
+        tools=[{"name": "get_weather", "input_schema": {"type": "object"}}],
+        **({"thinking": {"type": "enabled", "budget_tokens": 1024}} if thinking else {}),
+        messages=[
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "content": [*assistant_blocks, tool_use]},
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "Sunny"}],
+            },
+        ],
+    )
+
+
+def test_a_tool_turn_without_its_thinking_is_refused_while_thinking_is_on(double: BedrockDouble) -> None:
+    response = invoke(double, "us.anthropic.claude-sonnet-5-5", tool_turn())
+    assert_refused(response, f"messages.1.content.0.type: {THINKING_FIRST}")
+    assert invoke(double, "us.anthropic.claude-sonnet-5-5", tool_turn(thinking=False)).status_code == 200
+
+
+def test_thinking_replays_only_with_the_signature_given_for_its_text(double: BedrockDouble) -> None:
+    text = "Let me think this through."
+    signed = {"type": "thinking", "thinking": text, "signature": sign_thinking(text)}
+    assert invoke(double, "us.anthropic.claude-sonnet-5-5", tool_turn(signed)).status_code == 200
+    altered = {**signed, "thinking": text + " And more."}
+    response = invoke(double, "us.anthropic.claude-sonnet-5-5", tool_turn(altered))
+    assert_refused(response, "messages.1.content.0: Invalid `signature` in `thinking` block")
+    unsigned = {"type": "thinking", "thinking": text}
+    response = invoke(double, "us.anthropic.claude-sonnet-5-5", tool_turn(unsigned))
+    assert_refused(response, "messages.1.content.0.signature: Field required")
+
+
+def test_redacted_thinking_replays_only_as_given(double: BedrockDouble) -> None:
+    given = {"type": "redacted_thinking", "data": redacted_data()}
+    assert invoke(double, "us.anthropic.claude-sonnet-5-5", tool_turn(given)).status_code == 200
+    forged = {"type": "redacted_thinking", "data": base64.b64encode(b"made up").decode()}
+    response = invoke(double, "us.anthropic.claude-sonnet-5-5", tool_turn(forged))
+    assert_refused(response, "messages.1.content.0: Invalid `data` in `redacted_thinking` block")

@@ -4,7 +4,8 @@ Claude on Bedrock refuses a thinking-enabled turn whose final assistant tool-use
 reasoning block, and refuses a signature that does not belong to its text (the double does too). These tests
 run a tool loop the way clients do: Chat Completions clients that do not send reasoning back (thinking goes
 off for that call), Chat Completions clients that echo `thinking_blocks` (replayed), and Responses clients
-that replay output items with their `encrypted_content` (replayed, redacted thinking included).
+that replay output items with their `encrypted_content` (replayed, redacted thinking included). The Messages
+route passes Claude's blocks through as sent: replays succeed, and a dropped block meets Bedrock's refusal.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import anthropic
 import openai
 import pytest
+
+from tests.conftest import API_KEY
 
 MODEL = "claude-haiku-4-5"
 CHAT_TOOL = {
@@ -206,3 +210,56 @@ def test_responses_reasoning_item_without_encrypted_content_turns_thinking_off(
     )
     assert response.output_text == "The tool says: Sunny, 21 C"
     assert not thinking_on(last_converse_body(double))
+
+
+# --- Messages: Claude's blocks pass through as the client sent them, so Bedrock's rule reaches the client -----
+
+ANTHROPIC_TOOL = {"name": "get_weather", "input_schema": CHAT_TOOL["function"]["parameters"]}
+
+
+def messages_turns(gateway_url: str, prompt: str, stream: bool) -> tuple[list[dict[str, Any]], Any]:
+    """The first turn's conversation as the anthropic SDK hands it back (streamed deltas accumulated)."""
+    claude = anthropic.Anthropic(base_url=gateway_url, api_key=API_KEY, max_retries=0, timeout=30)
+    request: dict[str, Any] = {
+        "model": "claude-sonnet-5-5",
+        "max_tokens": 2000,
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "tools": [ANTHROPIC_TOOL],
+        "messages": [{"role": "user", "content": prompt}],
+    }
+    if stream:
+        with claude.messages.stream(**request) as events:
+            first = events.get_final_message()
+    else:
+        first = claude.messages.create(**request)
+    tool_use = first.content[-1]
+    assert tool_use.type == "tool_use"
+    messages = [
+        *request["messages"],
+        {"role": "assistant", "content": [block.model_dump(exclude_none=True) for block in first.content]},
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": "Sunny"}],
+        },
+    ]
+    return messages, lambda sent: claude.messages.create(**{**request, "messages": sent})
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize(
+    "prompt", ["[[double:tool]] Weather?", "[[double:tool]] [[double:redacted]] Weather?"]
+)
+def test_messages_replay_signed_and_redacted_thinking(gateway_url: str, stream: bool, prompt: str) -> None:
+    messages, follow_up = messages_turns(gateway_url, prompt, stream)
+    assert messages[1]["content"][0]["type"] == ("redacted_thinking" if "redacted" in prompt else "thinking")
+    assert follow_up(messages).stop_reason == "end_turn"  # the double verified the replayed block
+
+
+def test_messages_tool_turn_without_its_thinking_gets_bedrocks_refusal(gateway_url: str) -> None:
+    messages, follow_up = messages_turns(gateway_url, "[[double:tool]] Weather?", stream=True)
+    messages[1]["content"] = messages[1]["content"][1:]  # a client that dropped the thinking block
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        follow_up(messages)
+    error = caught.value.body["error"]
+    assert error["type"] == "invalid_request_error"
+    assert "Expected `thinking` or `redacted_thinking`, but found `tool_use`" in error["message"]

@@ -3,16 +3,20 @@
 Validates like Bedrock: `anthropic_version` must be `bedrock-2023-05-31`, `max_tokens` is required, unknown
 top-level fields are refused ("extraneous key"), so are beta flags Bedrock does not know ("invalid beta
 flag", also for flags it knows but the model refuses: `fine-grained-tool-streaming-2025-05-14` on Opus 4.7
-and later) and messages whose role is not `user` or `assistant` (Claude Code's `system` ones). CountTokens
-validates the InvokeModel body it wraps the same way. Replies reuse `double_script`'s directives (errors, delays, chunks, tools, cache reads).
+and later) and messages whose role is not `user` or `assistant` (Claude Code's `system` ones). Thinking
+follows Claude's rules as on Converse (`double_rules`): every replayed `thinking` block carries the signature
+the double gave its text (`redacted_thinking` the data it produced), and with thinking on, the final assistant
+message that uses a tool opens with one. CountTokens validates the InvokeModel body it wraps the same way. Replies reuse `double_script`'s directives (errors, delays, chunks, tools, cache reads).
 """
 
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 from typing import Any
 
+from pennyworth_dev.double_rules import THINKING_FIRST, redacted_data, redacted_is_ours, sign_thinking
 from pennyworth_dev.double_script import (
     DoubleError,
     directives_in,
@@ -93,11 +97,53 @@ def validate(body: dict[str, Any], model_id: str) -> None:
             )
     if not messages or messages[0].get("role") != "user":
         raise DoubleError("ValidationException", "messages: the first message must use the user role")
+    _check_thinking_blocks(messages)
+    if (body.get("thinking") or {}).get("type") in ("enabled", "adaptive"):
+        _check_thinking_first(messages)
     for message in messages:
         for block in message.get("content") if isinstance(message.get("content"), list) else []:
             if "ttl" in (block.get("cache_control") or {}):
                 raise DoubleError("ValidationException", "cache_control.ttl: Extra inputs are not permitted")
             _check_source(block)
+
+
+def _check_thinking_blocks(messages: list[dict[str, Any]]) -> None:
+    """Replayed reasoning must be the double's own: signed thinking text, or redacted data it produced."""
+    for m_index, message in enumerate(messages):
+        content = message.get("content")
+        for b_index, block in enumerate(content if isinstance(content, list) else []):
+            where = f"messages.{m_index}.content.{b_index}"
+            if block.get("type") == "redacted_thinking" and not redacted_is_ours(str(block.get("data", ""))):
+                raise DoubleError(
+                    "ValidationException", f"{where}: Invalid `data` in `redacted_thinking` block"
+                )
+            if block.get("type") != "thinking":
+                continue
+            if not block.get("signature"):
+                raise DoubleError("ValidationException", f"{where}.signature: Field required")
+            if not hmac.compare_digest(
+                str(block["signature"]), sign_thinking(str(block.get("thinking", "")))
+            ):
+                raise DoubleError("ValidationException", f"{where}: Invalid `signature` in `thinking` block")
+
+
+def _check_thinking_first(messages: list[dict[str, Any]]) -> None:
+    """With thinking on, the final assistant message, if it uses a tool, must open with a reasoning block."""
+    final = next(
+        ((i, m) for i, m in reversed(list(enumerate(messages))) if m.get("role") == "assistant"), None
+    )
+    if final is None or not isinstance(final[1].get("content"), list):
+        return
+    index, content = final[0], final[1]["content"]
+    if not any(block.get("type") == "tool_use" for block in content):
+        return
+    found = content[0].get("type", "text")
+    if found in ("thinking", "redacted_thinking"):
+        return
+    raise DoubleError(
+        "ValidationException",
+        f"messages.{index}.content.0.type: {THINKING_FIRST.replace('`tool_use`', f'`{found}`', 1)}",
+    )
 
 
 _SOURCES = {"image": {"base64"}, "document": {"base64", "text", "content"}}
@@ -151,9 +197,7 @@ def reply(body: dict[str, Any], model_id: str) -> dict[str, Any]:
         raise injected_error(directives["error"])
     content: list[dict[str, Any]] = []
     if (body.get("thinking") or {}).get("type") in ("enabled", "adaptive"):
-        content.append(
-            {"type": "thinking", "thinking": "Let me think this through.", "signature": "c2lnLWNsYXVkZQ=="}
-        )
+        content.append(_reasoning(directives))
     tools = body.get("tools") or []
     choice = body.get("tool_choice") or {}
     stop_reason = "end_turn"
@@ -214,6 +258,14 @@ def reply(body: dict[str, Any], model_id: str) -> dict[str, Any]:
     }
 
 
+def _reasoning(directives: dict[str, str]) -> dict[str, Any]:
+    """Signed thinking (the double's HMAC of the text), or redacted thinking on `[[double:redacted]]`."""
+    if "redacted" in directives:
+        return {"type": "redacted_thinking", "data": redacted_data()}
+    text = "Let me think this through."
+    return {"type": "thinking", "thinking": text, "signature": sign_thinking(text)}
+
+
 def stream_events(message: dict[str, Any]) -> list[dict[str, Any]]:
     """Anthropic's stream events for a message, as Bedrock wraps them (the last carries Bedrock's metrics)."""
     usage = message["usage"]
@@ -247,12 +299,14 @@ def stream_events(message: dict[str, Any]) -> list[dict[str, Any]]:
                     "content_block": {"type": "thinking", "thinking": ""},
                 }
             )
-            for word in block["thinking"].split(" "):
+            words = block["thinking"].split(" ")
+            for i, word in enumerate(words):  # the deltas add up to the signed text exactly
+                piece = word + (" " if i < len(words) - 1 else "")
                 events.append(
                     {
                         "type": "content_block_delta",
                         "index": index,
-                        "delta": {"type": "thinking_delta", "thinking": word + " "},
+                        "delta": {"type": "thinking_delta", "thinking": piece},
                     }
                 )
             events.append(
@@ -262,6 +316,8 @@ def stream_events(message: dict[str, Any]) -> list[dict[str, Any]]:
                     "delta": {"type": "signature_delta", "signature": block["signature"]},
                 }
             )
+        elif block["type"] == "redacted_thinking":  # arrives whole, in its start event
+            events.append({"type": "content_block_start", "index": index, "content_block": block})
         else:
             events.append(
                 {"type": "content_block_start", "index": index, "content_block": {**block, "input": {}}}

@@ -69,7 +69,8 @@ def redacted_data() -> str:
     return base64.b64encode(_REDACTED_PREFIX + nonce + tag).decode()
 
 
-def _redacted_is_ours(data: str) -> bool:
+def redacted_is_ours(data: str) -> bool:
+    """Whether `data` is redacted thinking this double produced (and nobody altered)."""
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
@@ -146,7 +147,7 @@ def _image_kind(raw: bytes) -> str | None:
 def _check_reasoning(reasoning: dict[str, Any], m_index: int, b_index: int) -> None:
     where = f"messages.{m_index}.content.{b_index}"
     if "redactedContent" in reasoning:
-        if not _redacted_is_ours(str(reasoning["redactedContent"])):
+        if not redacted_is_ours(str(reasoning["redactedContent"])):
             raise RuleViolation(f"{MODEL_ERRORS}{where}: Invalid `data` in `redacted_thinking` block")
         return
     text_block = reasoning.get("reasoningText") or {}
