@@ -5,8 +5,8 @@
 1. function + dependency layer ≤ 120 MB unzipped (Lambda's limit is 250 MB);
 2. the layer holds exactly the distributions and versions pinned in requirements/runtime.txt;
 3. every compiled extension is an arm64 (aarch64) ELF, built for CPython 3.13 or the stable ABI;
-4. python3.13 imports the app from the artefact and runs its LiteLLM translations, pricing, token counting and
-   AWS clients. On an arm64 host the artefact itself is used; elsewhere its compiled extensions cannot load, so
+4. python3.13 imports the app from the artefact and runs our Bedrock translation, pricing from the shipped price
+   map, token estimates and AWS clients without loading LiteLLM, then loads it as other providers do. On an arm64 host the artefact itself is used; elsewhere its compiled extensions cannot load, so
    the same lock and the same strip step are built once more for this host and checked with the function
    code from the artefact. Without python3.13 this step says SKIPPED and why.
 Exits non-zero on any failure.
