@@ -14,6 +14,7 @@ class GatewayError(Exception):
     status: int = 500
     type: str = "api_error"
     code: str | None = None
+    upstream: str | None = None  # the provider's own exception name (e.g. Bedrock's), for the request log
 
     def __init__(
         self,

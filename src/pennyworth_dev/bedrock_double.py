@@ -145,7 +145,7 @@ class _Handler(BaseHTTPRequestHandler):
         except script.DoubleError as exc:
             self._error(exc.name, exc.message, STATUS_BY_ERROR.get(exc.name, 400))
         except (BrokenPipeError, ConnectionResetError):  # the caller gave up (timeouts, disconnects)
-            self.server.note_disconnect()
+            self.server.count("disconnects")
             self.close_connection = True
 
     def _converse_reply(self, model_id: str, body: dict[str, Any]) -> script.Reply:
@@ -172,6 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
         return message
 
     def _error(self, name: str, message: str, status: int, headers: dict[str, str] | None = None) -> None:
+        self.server.note_refusal(name, message)
         payload = json.dumps({"message": message}).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -226,7 +227,7 @@ def _paced(handler: _Handler, frames, directives: dict[str, str]) -> None:
     error_after = int(directives.get("error_after", 0))
     midstream = directives.get("midstream_error")
     sent = 0
-    handler.server.note_stream(+1)
+    handler.server.count("open_streams", +1)
     try:
         for index, (frame, delta) in enumerate(frames):
             if index == 1 and first_delay:
@@ -239,13 +240,13 @@ def _paced(handler: _Handler, frames, directives: dict[str, str]) -> None:
             handler._chunk(frame)
             if delta:
                 sent += 1
-                handler.server.note_delta()
+                handler.server.count("deltas_sent")
         handler._chunk(b"")
     except (BrokenPipeError, ConnectionResetError):
-        handler.server.note_disconnect()
+        handler.server.count("disconnects")
         handler.close_connection = True
     finally:
-        handler.server.note_stream(-1)
+        handler.server.count("open_streams", -1)
 
 
 def _wait_unless_gone(handler: _Handler, seconds: float) -> None:
@@ -278,7 +279,7 @@ def stream_events(reply: script.Reply):
             }
             yield "contentBlockDelta", dumps(delta).encode()
         elif block.kind == "reasoning":
-            for word in _words(block.text):
+            for word in script.stream_pieces(block.text):
                 delta = {"contentBlockIndex": index, "delta": {"reasoningContent": {"text": word}}}
                 yield "contentBlockDelta", dumps(delta).encode()
             signature = {
@@ -287,7 +288,7 @@ def stream_events(reply: script.Reply):
             }
             yield "contentBlockDelta", dumps(signature).encode()
         else:
-            for word in _words(block.text):
+            for word in script.stream_pieces(block.text):
                 yield (
                     "contentBlockDelta",
                     dumps({"contentBlockIndex": index, "delta": {"text": word}}).encode(),
@@ -296,11 +297,6 @@ def stream_events(reply: script.Reply):
     yield "messageStop", dumps({"stopReason": reply.stop_reason}).encode()
     metadata = {"usage": script.usage_of(reply), "metrics": {"latencyMs": 1}}
     yield "metadata", dumps(metadata).encode()
-
-
-def _words(text: str) -> list[str]:
-    words = text.split(" ")
-    return [w + " " for w in words[:-1]] + [words[-1]] if text else []
 
 
 class _Server(ThreadingHTTPServer):
@@ -312,6 +308,7 @@ class _Server(ThreadingHTTPServer):
         self.secrets = secrets
         self.lock = threading.Lock()
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
+        self.refusals: list[str] = []  # "ExceptionName: message", for every error the double answered
         self.deltas_sent = 0
         self.disconnects = 0
         self.open_streams = 0
@@ -322,17 +319,14 @@ class _Server(ThreadingHTTPServer):
         with self.lock:
             self.requests.append((operation, model_id, body))
 
-    def note_delta(self) -> None:
+    def count(self, counter: str, change: int = 1) -> None:
+        """Change one of the counters (`deltas_sent`, `disconnects`, `open_streams`) under the lock."""
         with self.lock:
-            self.deltas_sent += 1
+            setattr(self, counter, getattr(self, counter) + change)
 
-    def note_disconnect(self) -> None:
+    def note_refusal(self, name: str, message: str) -> None:
         with self.lock:
-            self.disconnects += 1
-
-    def note_stream(self, change: int) -> None:
-        with self.lock:
-            self.open_streams += change
+            self.refusals.append(f"{name}: {message}")
 
 
 class BedrockDouble:
@@ -352,6 +346,11 @@ class BedrockDouble:
     def requests(self) -> list[tuple[str, str, dict[str, Any]]]:
         with self._server.lock:
             return list(self._server.requests)
+
+    @property
+    def refusals(self) -> list[str]:
+        with self._server.lock:
+            return list(self._server.refusals)
 
     @property
     def deltas_sent(self) -> int:

@@ -23,6 +23,7 @@ from pennyworth_dev.double_script import (
     injected_error,
     requested_tool,
     sample_for,
+    stream_pieces,
 )
 
 ACCEPTED_FIELDS = {
@@ -281,9 +282,7 @@ def stream_events(message: dict[str, Any]) -> list[dict[str, Any]]:
             events.append(
                 {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}
             )
-            words = block["text"].split(" ")
-            for i, word in enumerate(words):
-                piece = word + (" " if i < len(words) - 1 else "")
+            for piece in stream_pieces(block["text"]):
                 events.append(
                     {
                         "type": "content_block_delta",
@@ -299,9 +298,7 @@ def stream_events(message: dict[str, Any]) -> list[dict[str, Any]]:
                     "content_block": {"type": "thinking", "thinking": ""},
                 }
             )
-            words = block["thinking"].split(" ")
-            for i, word in enumerate(words):  # the deltas add up to the signed text exactly
-                piece = word + (" " if i < len(words) - 1 else "")
+            for piece in stream_pieces(block["thinking"]):  # they add up to the signed text exactly
                 events.append(
                     {
                         "type": "content_block_delta",

@@ -96,6 +96,12 @@ def _texts(content: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def stream_pieces(text: str) -> list[str]:
+    """A text as the double streams it, a word a delta; the pieces add up to the text exactly."""
+    words = text.split(" ")
+    return [w + " " for w in words[:-1]] + [words[-1]] if text else []
+
+
 def _count_words(text: str) -> int:
     return len(text.split())
 

@@ -102,7 +102,9 @@ def _lift_system_messages(body: dict[str, Any]) -> None:
     if len(kept) == len(body["messages"]):
         return
     if not kept:
-        raise InvalidRequest("messages: at least one user or assistant message is required.")
+        raise InvalidRequest(
+            "messages: at least one user or assistant message is required.", param="messages"
+        )
     system = body.get("system")
     if isinstance(system, str):
         system = [{"type": "text", "text": system}]
@@ -118,7 +120,8 @@ def _bedrock_message(message: dict[str, Any], index: int) -> dict[str, Any]:
             if isinstance(source, dict) and source.get("type") == "url":
                 raise InvalidRequest(
                     f"messages.{index}.content.{block_index}.source: URL sources are not supported on Bedrock; "
-                    "send the data base64-encoded."
+                    "send the data base64-encoded.",
+                    param=f"messages.{index}.content.{block_index}.source",
                 )
         content = [_clean_block(b) for b in content]
     return {"role": message["role"], "content": content}

@@ -55,6 +55,12 @@ def bedrock_error(error_type: str, message: str, retry_after: str | None = None)
     """Our error for a Bedrock exception name (either `ThrottlingException` or `throttlingException`)."""
     name = error_type.split(":", 1)[0].strip()
     name = name[:1].upper() + name[1:]
+    error = _error_for(name, message, retry_after)
+    error.upstream = name[:64]
+    return error
+
+
+def _error_for(name: str, message: str, retry_after: str | None) -> GatewayError:
     if name in ("ThrottlingException", "ServiceQuotaExceededException"):
         seconds = int(retry_after) if retry_after and retry_after.isdigit() else DEFAULT_RETRY_AFTER_SECONDS
         return BedrockThrottled(f"Bedrock is throttling requests: {message}", retry_after=seconds)
