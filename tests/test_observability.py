@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 import types
 
 import httpx
 import openai
+import pytest
 
 from pennyworth.api.app import create_app
 from pennyworth.llm.types import Usage
@@ -123,18 +125,36 @@ def test_no_restore_hooks_outside_lambda(make_settings) -> None:
     assert register_restore_hooks(object()) is False
 
 
-def test_pennyworth_serve_logs_one_json_line_per_request(double, dynamodb, table_name, tmp_path) -> None:
-    """Under the real entry point the request line is printed once, as JSON, and nothing else repeats it."""
+ENTRY_POINTS = {
+    "pennyworth serve": lambda port: [
+        sys.executable,
+        "-m",
+        "pennyworth.cli.main",
+        "serve",
+        "--port",
+        str(port),
+    ],
+    "src/run.sh (what the Web Adapter runs)": lambda port: ["sh", "src/run.sh"],
+}
+
+
+@pytest.mark.parametrize("entry_point", ENTRY_POINTS)
+def test_an_entry_point_logs_one_json_line_per_request(
+    double, dynamodb, table_name, tmp_path, entry_point: str
+) -> None:
+    """Under each real entry point the request line is printed once, as JSON, and nothing else repeats it."""
     import os
     import socket
     import subprocess
-    import time
+    from pathlib import Path
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {
         **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",  # run.sh's `python`: this one
+        "PORT": str(port),
         "PENNYWORTH_TABLE_NAME": table_name,
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb,
         "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": double.url,
@@ -142,10 +162,11 @@ def test_pennyworth_serve_logs_one_json_line_per_request(double, dynamodb, table
     }
     out = (tmp_path / "serve.log").open("w+")
     server = subprocess.Popen(
-        [sys.executable, "-m", "pennyworth.cli.main", "serve", "--port", str(port)],
+        ENTRY_POINTS[entry_point](port),
         env=env,
         stdout=out,
         stderr=subprocess.STDOUT,
+        cwd=Path(__file__).resolve().parents[1],
     )
     try:
         deadline = time.monotonic() + 60
@@ -190,9 +211,19 @@ def test_retries_and_failovers_are_counted_by_model(make_settings, capfd) -> Non
     assert (document["BedrockRetries"], document["BedrockFailovers"]) == ([2.0], [1.0])
 
 
+def _request_lines(caplog, status: int) -> list[logging.LogRecord]:
+    """The request lines with `status`, waiting a little: the line is written once the response has gone out,
+    so the client can hold its answer a moment before the server thread logs it."""
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [r for r in caplog.records if r.getMessage() == "request" and r.status == status]
+        if lines or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.01)
+
+
 def test_request_line_names_the_error_code_and_field_never_the_value(client, caplog) -> None:
     """A refused request's log line says why (code and field path), without the value that was sent."""
-    import pytest
 
     caplog.set_level(logging.INFO, logger="pennyworth")
     secret = "value-that-must-not-be-logged"
@@ -200,6 +231,19 @@ def test_request_line_names_the_error_code_and_field_never_the_value(client, cap
         client.chat.completions.create(
             model="nova-pro", messages=[{"role": "user", "content": secret}], max_tokens=secret
         )
-    (line,) = [r for r in caplog.records if r.getMessage() == "request" and r.status == 400]
+    (line,) = _request_lines(caplog, status=400)
     assert line.error == "invalid_value:max_tokens"
     assert all(secret not in str(vars(r)) for r in caplog.records)
+
+
+def test_request_line_names_bedrocks_exception_when_bedrock_refused(client, caplog) -> None:
+    """A refusal that came from Bedrock is told apart from the gateway's own: the line names Bedrock's exception."""
+
+    caplog.set_level(logging.INFO, logger="pennyworth")
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(
+            model="nova-pro",
+            messages=[{"role": "user", "content": "[[double:error=ValidationException]] hi"}],
+        )
+    (line,) = _request_lines(caplog, status=400)
+    assert line.error == "bedrock.ValidationException"

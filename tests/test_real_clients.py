@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
+from pennyworth.access.keys import KeyStore
+from pennyworth.access.table import table
+from pennyworth.settings import Settings
 from pennyworth_dev.bedrock_double import BedrockDouble
-from tests.conftest import API_KEY
 from tests.support.clients import ClientRun, missing_clients, run_claude, run_codex
 
 _MISSING = missing_clients()
@@ -21,6 +23,14 @@ pytestmark = pytest.mark.skipif(_MISSING is not None, reason=f"client tier did n
 CODEX_MODEL = "claude-sonnet-5-5"
 TOOL_OUTPUT = "pennyworth-tool-ok"
 MIDSTREAM = "[[double:midstream_error=modelStreamErrorException]] [[double:error_after=2]]"
+
+
+@pytest.fixture
+def key(dynamodb: str, table_name: str) -> str:
+    """A key of the test's own: the run collects only its gateway lines (an earlier test's request line can be
+    logged after that test ended, as the response goes out before the line is written)."""
+    settings = Settings(AWS_ENDPOINT_URL_DYNAMODB=dynamodb, table_name=table_name)
+    return KeyStore(table(settings)).create({"name": "client tier"})[1]
 
 
 def _tool_prompt(tool: str, arguments: str) -> str:
@@ -36,23 +46,26 @@ def _claude_result(run: ClientRun) -> dict[str, Any]:
     return result
 
 
-def _assert_no_client_error(run: ClientRun) -> None:
-    """Claude Code sessions must cost no 400 (and no other error) at the gateway."""
+def _assert_no_client_error(run: ClientRun, double: BedrockDouble) -> None:
+    """Claude Code sessions must cost no 400 (and no other error) at the gateway. When one does, the message
+    names the gateway's error codes and the double's latest refusals (Bedrock's own texts), to find its cause."""
     assert run.statuses("/v1/messages"), run.stderr
-    assert set(run.statuses("/v1/messages")) == {200}, (run.requests, run.errors)
+    assert set(run.statuses("/v1/messages")) == {200}, (run.requests, run.errors, double.refusals[-3:])
 
 
 # --- Claude Code -------------------------------------------------------------------------------------------
 
 
-def test_claude_code_plain_prompt_json(gateway_url: str, double: BedrockDouble, tmp_path: Path) -> None:
+def test_claude_code_plain_prompt_json(
+    gateway_url: str, key: str, double: BedrockDouble, tmp_path: Path
+) -> None:
     before = len(double.requests)
-    run = run_claude(gateway_url, API_KEY, tmp_path, "Say hello", "--output-format", "json")
+    run = run_claude(gateway_url, key, tmp_path, "Say hello", "--output-format", "json")
     assert run.returncode == 0, run.stderr
     result = _claude_result(run)
     assert result["is_error"] is False
     assert result["result"] == "Hello from Claude on the Bedrock double."
-    _assert_no_client_error(run)
+    _assert_no_client_error(run, double)
     calls = _calls_since(double, before)
     assert [model for _op, model, _body in calls] == ["us.anthropic.claude-opus-5-5"]
     body = calls[0][2]
@@ -61,10 +74,12 @@ def test_claude_code_plain_prompt_json(gateway_url: str, double: BedrockDouble, 
     assert "thinking" in body  # Claude Code's adaptive thinking reaches Bedrock
 
 
-def test_claude_code_streamed_output(gateway_url: str, tmp_path: Path) -> None:
+def test_claude_code_streamed_output(
+    gateway_url: str, key: str, double: BedrockDouble, tmp_path: Path
+) -> None:
     prompt = "Count [[double:chunks=40]]"
     args = ("--output-format", "stream-json", "--verbose", "--include-partial-messages")
-    run = run_claude(gateway_url, API_KEY, tmp_path, prompt, *args)
+    run = run_claude(gateway_url, key, tmp_path, prompt, *args)
     assert run.returncode == 0, run.stderr
     result = _claude_result(run)
     assert result["result"] == " ".join(f"w{i}" for i in range(40))
@@ -75,7 +90,7 @@ def test_claude_code_streamed_output(gateway_url: str, tmp_path: Path) -> None:
     ]
     assert deltas.count("text_delta") == 40  # one per word the double streamed: nothing was buffered whole
     assert deltas.count("signature_delta") == 1  # its adaptive thinking block arrived signed
-    _assert_no_client_error(run)
+    _assert_no_client_error(run, double)
 
 
 @pytest.mark.parametrize(
@@ -83,20 +98,18 @@ def test_claude_code_streamed_output(gateway_url: str, tmp_path: Path) -> None:
     [("Bash", f'{{"command": "echo {TOOL_OUTPUT}"}}'), ("Read", '{"file_path": "FILE"}')],
 )
 def test_claude_code_tool_round_trip_with_thinking(
-    gateway_url: str, double: BedrockDouble, tmp_path: Path, tool: str, arguments: str
+    gateway_url: str, key: str, double: BedrockDouble, tmp_path: Path, tool: str, arguments: str
 ) -> None:
     readable = tmp_path / "note.txt"
     readable.write_text(f"{TOOL_OUTPUT}\n")
     before = len(double.requests)
     prompt = _tool_prompt(tool, arguments.replace("FILE", str(readable)))
-    run = run_claude(
-        gateway_url, API_KEY, tmp_path, prompt, "--output-format", "json", "--allowedTools", tool
-    )
+    run = run_claude(gateway_url, key, tmp_path, prompt, "--output-format", "json", "--allowedTools", tool)
     assert run.returncode == 0, run.stderr
     result = _claude_result(run)
     assert result["is_error"] is False
     assert TOOL_OUTPUT in result["result"]
-    _assert_no_client_error(run)
+    _assert_no_client_error(run, double)
     follow_up = _calls_since(double, before)[-1][2]
     assistant = follow_up["messages"][-2]
     kinds = [block["type"] for block in assistant["content"]]
@@ -104,32 +117,34 @@ def test_claude_code_tool_round_trip_with_thinking(
     assert follow_up["messages"][-1]["content"][0]["type"] == "tool_result"
 
 
-def test_claude_code_subagent_session(gateway_url: str, double: BedrockDouble, tmp_path: Path) -> None:
+def test_claude_code_subagent_session(
+    gateway_url: str, key: str, double: BedrockDouble, tmp_path: Path
+) -> None:
     """A subagent opens its own session (with its own environment block): still no 400."""
     before = len(double.requests)
     arguments = '{"description": "look", "prompt": "Say hi", "subagent_type": "general-purpose"}'
     prompt = _tool_prompt("Agent", arguments)
-    run = run_claude(
-        gateway_url, API_KEY, tmp_path, prompt, "--output-format", "json", "--allowedTools", "Agent"
-    )
+    run = run_claude(gateway_url, key, tmp_path, prompt, "--output-format", "json", "--allowedTools", "Agent")
     assert run.returncode == 0, run.stderr
-    _assert_no_client_error(run)
+    _assert_no_client_error(run, double)
     assert len(_calls_since(double, before)) >= 3  # the parent's two turns and the subagent's own
 
 
-def test_claude_code_on_a_retired_model(gateway_url: str, double: BedrockDouble, tmp_path: Path) -> None:
+def test_claude_code_on_a_retired_model(
+    gateway_url: str, key: str, double: BedrockDouble, tmp_path: Path
+) -> None:
     before = len(double.requests)
     model = "claude-sonnet-4-5-20250929"
-    run = run_claude(gateway_url, API_KEY, tmp_path, "Say hello", "--output-format", "json", "--model", model)
+    run = run_claude(gateway_url, key, tmp_path, "Say hello", "--output-format", "json", "--model", model)
     assert run.returncode == 0, run.stderr
     assert _claude_result(run)["result"] == "Hello from Claude on the Bedrock double."
-    _assert_no_client_error(run)
+    _assert_no_client_error(run, double)
     assert {m for _op, m, _body in _calls_since(double, before)} == {"us.anthropic.claude-sonnet-5-5"}
 
 
-def test_claude_code_upstream_error(gateway_url: str, tmp_path: Path) -> None:
+def test_claude_code_upstream_error(gateway_url: str, key: str, tmp_path: Path) -> None:
     prompt = "Hi [[double:error=ThrottlingException]]"
-    run = run_claude(gateway_url, API_KEY, tmp_path, prompt, "--output-format", "json")
+    run = run_claude(gateway_url, key, tmp_path, prompt, "--output-format", "json")
     result = _claude_result(run)
     assert result["is_error"] is True
     assert result["api_error_status"] == 429
@@ -138,13 +153,13 @@ def test_claude_code_upstream_error(gateway_url: str, tmp_path: Path) -> None:
 
 
 def test_claude_code_midstream_failure_falls_back(
-    gateway_url: str, double: BedrockDouble, tmp_path: Path
+    gateway_url: str, key: str, double: BedrockDouble, tmp_path: Path
 ) -> None:
     before = len(double.requests)
-    run = run_claude(gateway_url, API_KEY, tmp_path, f"Hi {MIDSTREAM}", "--output-format", "json")
+    run = run_claude(gateway_url, key, tmp_path, f"Hi {MIDSTREAM}", "--output-format", "json")
     assert run.returncode == 0, run.stderr
     assert _claude_result(run)["result"] == "Hello from Claude on the Bedrock double."
-    _assert_no_client_error(run)
+    _assert_no_client_error(run, double)
     operations = [op for op, _model, _body in _calls_since(double, before)]
     assert operations == ["invoke-with-response-stream", "invoke"]  # the stream failed; it asked again
 
@@ -160,9 +175,9 @@ def _codex_items(run: ClientRun, kind: str) -> list[dict[str, Any]]:
     ]
 
 
-def test_codex_plain_prompt(gateway_url: str, double: BedrockDouble, tmp_path: Path) -> None:
+def test_codex_plain_prompt(gateway_url: str, key: str, double: BedrockDouble, tmp_path: Path) -> None:
     before = len(double.requests)
-    run = run_codex(gateway_url, API_KEY, tmp_path, "Say hello", model=CODEX_MODEL)
+    run = run_codex(gateway_url, key, tmp_path, "Say hello", model=CODEX_MODEL)
     assert run.returncode == 0, run.stderr
     (message,) = _codex_items(run, "agent_message")
     assert message["text"].startswith("This is a simulated Bedrock reply to:")
@@ -170,8 +185,8 @@ def test_codex_plain_prompt(gateway_url: str, double: BedrockDouble, tmp_path: P
     assert [model for _op, model, _body in _calls_since(double, before)] == ["us.anthropic.claude-sonnet-5-5"]
 
 
-def test_codex_streamed_output(gateway_url: str, tmp_path: Path) -> None:
-    run = run_codex(gateway_url, API_KEY, tmp_path, "Count [[double:chunks=40]]", model=CODEX_MODEL)
+def test_codex_streamed_output(gateway_url: str, key: str, tmp_path: Path) -> None:
+    run = run_codex(gateway_url, key, tmp_path, "Count [[double:chunks=40]]", model=CODEX_MODEL)
     assert run.returncode == 0, run.stderr
     (message,) = _codex_items(run, "agent_message")
     assert message["text"] == " ".join(f"w{i}" for i in range(40))
@@ -179,12 +194,12 @@ def test_codex_streamed_output(gateway_url: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("effort", [None, "high"])
 def test_codex_tool_round_trip(
-    gateway_url: str, double: BedrockDouble, tmp_path: Path, effort: str | None
+    gateway_url: str, key: str, double: BedrockDouble, tmp_path: Path, effort: str | None
 ) -> None:
     extra = f'model_reasoning_effort = "{effort}"' if effort else ""
     before = len(double.requests)
     prompt = _tool_prompt("exec_command", f'{{"cmd": "echo {TOOL_OUTPUT}"}}')
-    run = run_codex(gateway_url, API_KEY, tmp_path, prompt, model=CODEX_MODEL, extra_config=extra)
+    run = run_codex(gateway_url, key, tmp_path, prompt, model=CODEX_MODEL, extra_config=extra)
     assert run.returncode == 0, run.stderr
     (command,) = _codex_items(run, "command_execution")
     assert command["exit_code"] == 0
@@ -205,19 +220,21 @@ def test_codex_tool_round_trip(
         ("ThrottlingException", 429, "429 Too Many Requests"),
     ],
 )
-def test_codex_upstream_error(gateway_url: str, tmp_path: Path, error: str, status: int, shown: str) -> None:
-    run = run_codex(gateway_url, API_KEY, tmp_path, f"Hi [[double:error={error}]]", model=CODEX_MODEL)
+def test_codex_upstream_error(
+    gateway_url: str, key: str, tmp_path: Path, error: str, status: int, shown: str
+) -> None:
+    run = run_codex(gateway_url, key, tmp_path, f"Hi [[double:error={error}]]", model=CODEX_MODEL)
     assert run.returncode == 1
     (failed,) = [line for line in run.json_lines() if line.get("type") == "turn.failed"]
     assert shown in failed["error"]["message"]
     assert run.statuses("/v1/responses") == [status]
 
 
-def test_codex_midstream_failure(gateway_url: str, tmp_path: Path) -> None:
+def test_codex_midstream_failure(gateway_url: str, key: str, tmp_path: Path) -> None:
     """The stream ends with `response.failed`: Codex shows the gateway's message (after its generic
     "stream disconnected before completion:" prefix, which it puts on every failed stream); a bare `error`
     event left it only "stream closed before response.completed"."""
-    run = run_codex(gateway_url, API_KEY, tmp_path, f"Hi {MIDSTREAM}", model=CODEX_MODEL)
+    run = run_codex(gateway_url, key, tmp_path, f"Hi {MIDSTREAM}", model=CODEX_MODEL)
     assert run.returncode == 1
     (failed,) = [line for line in run.json_lines() if line.get("type") == "turn.failed"]
     assert "Injected modelStreamErrorException from the Bedrock double." in failed["error"]["message"]

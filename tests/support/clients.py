@@ -3,7 +3,7 @@
 Each run gets a throwaway HOME (and CODEX_HOME), an environment built from scratch (nothing of the caller's
 leaks in: no real keys, no proxies) and a dead proxy for anything that is not loopback, so a client that tries
 to phone home (telemetry, update checks, model lists) fails fast instead of reaching the network. The gateway's
-request log lines are collected while the client runs.
+request log lines made with the run's key are collected while the client runs.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pennyworth.access.keys import parse_key
 
 BIN = Path(__file__).resolve().parents[2] / "build" / "clients" / "node_modules" / ".bin"
 CLAUDE = BIN / "claude"
@@ -56,23 +58,24 @@ class ClientRun:
 
 
 class _RequestLines(logging.Handler):
-    """Collects the gateway's one-line-per-request records (path and status)."""
+    """Collects the gateway's one-line-per-request records (path and status) made with one key."""
 
-    def __init__(self) -> None:
+    def __init__(self, key_id: str | None) -> None:
         super().__init__(logging.INFO)
+        self.key_id = key_id
         self.requests: list[tuple[str, int]] = []
         self.errors: list[str] = []  # the error code (and field) of each refused request, for diagnosis
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage() == "request":
+        if record.getMessage() == "request" and getattr(record, "key_id", None) == self.key_id:
             self.requests.append((str(getattr(record, "path", "")), int(getattr(record, "status", 0))))
             if getattr(record, "error", None):
                 self.errors.append(str(record.error))
 
 
 @contextmanager
-def _gateway_log() -> Iterator[_RequestLines]:
-    handler = _RequestLines()
+def _gateway_log(api_key: str) -> Iterator[_RequestLines]:
+    handler = _RequestLines(parse_key(api_key))
     gateway_logger = logging.getLogger("pennyworth")
     level = gateway_logger.level
     gateway_logger.setLevel(logging.INFO)  # what configure_logging sets in an entry point
@@ -84,8 +87,8 @@ def _gateway_log() -> Iterator[_RequestLines]:
         gateway_logger.setLevel(level)
 
 
-def _run(argv: list[str], env: dict[str, str], cwd: Path) -> ClientRun:
-    with _gateway_log() as log:
+def _run(argv: list[str], env: dict[str, str], cwd: Path, api_key: str) -> ClientRun:
+    with _gateway_log(api_key) as log:
         done = subprocess.run(
             argv,
             env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", **_OFFLINE, **env},
@@ -112,7 +115,7 @@ def run_claude(gateway_url: str, api_key: str, home: Path, prompt: str, *args: s
         "DISABLE_ERROR_REPORTING": "1",
         "CLAUDE_CODE_MAX_RETRIES": "0",
     }
-    return _run([str(CLAUDE), "-p", prompt, *args], env, cwd=home)
+    return _run([str(CLAUDE), "-p", prompt, *args], env, cwd=home, api_key=api_key)
 
 
 def codex_config(gateway_url: str, model: str, extra: str = "") -> str:
@@ -143,4 +146,4 @@ def run_codex(
     (home / "config.toml").write_text(codex_config(gateway_url, model, extra_config))
     env = {"HOME": str(home), "CODEX_HOME": str(home), "PENNYWORTH_API_KEY": api_key}
     argv = [str(CODEX), "exec", "--skip-git-repo-check", "--json", *args, prompt]
-    return _run(argv, env, cwd=home)
+    return _run(argv, env, cwd=home, api_key=api_key)
