@@ -233,6 +233,52 @@ def test_responses_input_file_and_image_by_id(keyed, double) -> None:
         assert [b["image"] for b in blocks(body) if "image" in b] == [{"format": "png", "source": source}]
 
 
+def test_chat_image_url_naming_a_file_and_anthropic_image_from_a_file(keyed, double) -> None:
+    url, key, key_id = keyed
+    client = sdk(url, key)
+    png = client.files.create(file=("dot.png", PNG, "image/png"), purpose="user_data")
+    for model, source in (
+        ("nova-pro", {"s3Location": {"uri": f"s3://{INPUTS_BUCKET}/files/{key_id}/{png.id}"}}),
+        ("claude-sonnet-5-5", {"bytes": base64.b64encode(PNG).decode()}),
+    ):
+        client.chat.completions.create(
+            model=model,
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "image_url", "image_url": {"url": png.id}},
+                        {"type": "text", "text": "What is it?"},
+                    ],
+                }
+            ],
+        )
+        _, body = last_request(double, "converse")
+        assert [b["image"] for b in blocks(body) if "image" in b] == [{"format": "png", "source": source}]
+    claude = anthropic.Anthropic(base_url=url, api_key=key, max_retries=0, timeout=30)
+    message = claude.messages.create(
+        model="claude-sonnet-5-5",
+        max_tokens=200,
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "image", "source": {"type": "file", "file_id": png.id}},  # type: ignore[typeddict-item]
+                    {"type": "text", "text": "What is it?"},
+                ],
+            }
+        ],
+    )
+    assert "image image/png" in message.content[0].text  # type: ignore[union-attr]
+    _, body = last_request(double, "invoke")
+    (image,) = [b for b in body["messages"][0]["content"] if b["type"] == "image"]
+    assert image["source"] == {
+        "type": "base64",
+        "media_type": "image/png",
+        "data": base64.b64encode(PNG).decode(),
+    }
+
+
 def test_references_are_checked(keyed, media_gateway) -> None:
     url, key, _ = keyed
     client = sdk(url, key)
