@@ -156,3 +156,19 @@ def test_report_grants_no_handler_needs() -> None:
         a for a in set(granted_actions()) if not any(matches(a, p, ignore_case=True) for p in required)
     )
     print(f"\nCloudFormation role grants no handler lists ({len(unused)}): {', '.join(unused) or 'none'}")
+
+
+def test_the_default_endpoint_is_switched_off_where_api_gateway_reads_it() -> None:
+    """SAM does not set `DisableExecuteApiEndpoint` on the RestApi resource: it writes API Gateway's own OpenAPI
+    extension into the imported body (OpenAPI 3.0: on the Server object), which API Gateway documents as the same
+    switch, applied when the API is next deployed."""
+    resources = rendered()["Resources"].values()
+    (api,) = [r for r in resources if r["Type"] == "AWS::ApiGateway::RestApi"]
+    body = api["Properties"]["Body"]
+    assert str(body["openapi"]).startswith("3.0")
+    (server,) = body["servers"]
+    assert server["x-amazon-apigateway-endpoint-configuration"] == {
+        "disableExecuteApiEndpoint": {"Fn::If": ["HasDomain", True, False]}
+    }
+    (deployment,) = [r for r in resources if r["Type"] == "AWS::ApiGateway::Deployment"]
+    assert deployment["Properties"]["RestApiId"] == {"Ref": "GatewayApi"}
