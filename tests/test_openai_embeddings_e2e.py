@@ -112,3 +112,18 @@ def test_embedding_throttled(client: openai.OpenAI) -> None:
         assert exc.response.headers["retry-after"]
     else:
         raise AssertionError("expected a 429")
+
+
+def test_one_failing_input_fails_the_call_with_its_own_error(client: openai.OpenAI) -> None:
+    """Titan takes one input per call: the calls run together, and the first failure is the request's (a clean
+    400 in the envelope, not an error group)."""
+    inputs = [f"input {i}" for i in range(12)] + ["[[double:error=ValidationException]] bad"]
+    try:
+        client.embeddings.create(model="titan-embed-text-v2", input=inputs)
+    except openai.BadRequestError as exc:
+        assert (
+            exc.status_code == 400
+            and exc.body["message"] == "Injected ValidationException from the Bedrock double."
+        )
+    else:
+        raise AssertionError("expected a 400")

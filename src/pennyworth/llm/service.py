@@ -10,12 +10,13 @@ and `EmbeddingResult`, each naming the route that answered.
 
 from __future__ import annotations
 
-import asyncio
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
+import anyio
+import anyio.abc
 import orjson
 
 from pennyworth.aws.secrets import SecretStore
@@ -266,13 +267,23 @@ class LLMService:
 
     async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
         bodies = embedding_bodies(call.route, call.inputs, call.dimensions)
-        limit = asyncio.Semaphore(_EMBED_CONCURRENCY)
+        answers: list[tuple[dict[str, Any], int | None]] = [({}, None)] * len(bodies)
+        failures: list[Exception] = []
+        limiter = anyio.CapacityLimiter(_EMBED_CONCURRENCY)
 
-        async def invoke(body: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
-            async with limit:
-                return await self.runtime.invoke(call.route.model_id, orjson.dumps(body))
+        async def invoke(index: int, body: dict[str, Any], group: anyio.abc.TaskGroup) -> None:
+            async with limiter:
+                try:
+                    answers[index] = await self.runtime.invoke(call.route.model_id, orjson.dumps(body))
+                except Exception as exc:  # the first failure is the call's; the other calls are cancelled
+                    failures.append(exc)
+                    group.cancel_scope.cancel()
 
-        answers = await asyncio.gather(*(invoke(body) for body in bodies))
+        async with anyio.create_task_group() as group:
+            for index, body in enumerate(bodies):
+                group.start_soon(invoke, index, body, group)
+        if failures:
+            raise failures[0]
         vectors: list[list[float]] = []
         tokens = 0
         for body, header_tokens in answers:
