@@ -239,7 +239,7 @@ class Metering:
         except BaseException:
             await self._settle_shielded(identity, admission, route, None, error=True)
             raise
-        timed = until_deadline(inner.events(), deadline)
+        timed = until_deadline(inner.events(), deadline, kept_by_stream=inner.keeps_deadline)
         events = self._metered(identity, admission, inner.route or route, estimate, timed)
 
         async def close() -> None:

@@ -1,10 +1,12 @@
 """The request deadline: stop reading the model when the function's time is nearly up.
 
 Lambda ends an invocation at its timeout without running anything more — no `finally`, no ledger write — so
-a long answer must be cut by us, a little before. `until_deadline` wraps any provider-neutral event stream:
-it reads the next event under an anyio cancel scope that expires at the deadline; when it does, the read is
-cancelled (the upstream stream is closed by its owner's `aclose`) and one `Truncated` event ends the stream
-in place of the model's own end. Renderers only have to render that event; metering settles what was used.
+a long answer must be cut by us, a little before. `until_deadline` wraps any provider-neutral event stream; at
+the deadline the read stops (the upstream stream is closed by its owner's `aclose`) and one `Truncated` event
+ends the stream in place of the model's own end. Renderers only have to render that event; metering settles
+what was used. A stream that keeps the deadline itself (the Bedrock wire checks it once per network read, and
+raises `DeadlineReached`) is relayed as is; any other is read an event at a time under an anyio cancel scope
+that expires at the deadline.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import anyio
 
 from pennyworth.llm.service import ChatStream
-from pennyworth.llm.types import StreamEvent, Truncated
+from pennyworth.llm.types import DeadlineReached, StreamEvent, Truncated
 
 DEADLINE = "deadline"
 DEADLINE_WARNING = (
@@ -34,12 +36,15 @@ def deadline_reached() -> Truncated:
 
 
 async def until_deadline(
-    events: AsyncIterator[StreamEvent], deadline: float | None
+    events: AsyncIterator[StreamEvent], deadline: float | None, *, kept_by_stream: bool = False
 ) -> AsyncIterator[StreamEvent]:
     """`events` as they come until `deadline`; then one `Truncated` event, and nothing more is read."""
-    if deadline is None:
-        async for event in events:
-            yield event
+    if deadline is None or kept_by_stream:
+        try:
+            async for event in events:
+                yield event
+        except DeadlineReached:
+            yield deadline_reached()
         return
     while True:
         with anyio.move_on_after(seconds_left(deadline)) as scope:

@@ -72,10 +72,12 @@ class ChatStream:
         events: AsyncIterator[StreamEvent],
         close: Callable[[], Awaitable[None]],
         route: ModelRoute | None = None,
+        keeps_deadline: bool = False,
     ) -> None:
         self._events = events
         self._close = close
         self.route = route  # the route that is answering (None when the caller did not say)
+        self.keeps_deadline = keeps_deadline  # its events end in DeadlineReached at the call's deadline
 
     def events(self) -> AsyncIterator[StreamEvent]:
         return self._events
@@ -102,18 +104,20 @@ async def _whole_as_stream(result: ChatResult) -> AsyncIterator[StreamEvent]:
     yield UsageReport(result.usage)
 
 
-async def _bedrock_events(stream: EventStream, translator: StreamTranslator) -> AsyncIterator[StreamEvent]:
+async def _bedrock_events(
+    stream: EventStream, translator: StreamTranslator, deadline: float | None
+) -> AsyncIterator[StreamEvent]:
     translate = translator.translate
-    async for event_type, payload in stream.events():
+    async for event_type, payload in stream.events(deadline):
         event = translate(event_type, payload)
         if event is not None:
             yield event
 
 
 async def _anthropic_events(
-    stream: EventStream, reader: anthropic.StreamReader
+    stream: EventStream, reader: anthropic.StreamReader, deadline: float | None
 ) -> AsyncIterator[StreamEvent]:
-    async for event_type, payload in stream.events():
+    async for event_type, payload in stream.events(deadline):
         if event_type != "chunk":
             continue
         event = reader.read(payload)
@@ -231,9 +235,8 @@ class LLMService:
             return await self.runtime.converse_stream(route.model_id, body), json_mode
 
         (stream, json_mode), route = await self._on_bedrock(call.route, open_stream)
-        return ChatStream(
-            _bedrock_events(stream, StreamTranslator(json_mode=json_mode)), stream.aclose, route
-        )
+        events = _bedrock_events(stream, StreamTranslator(json_mode=json_mode), call.deadline)
+        return ChatStream(events, stream.aclose, route, keeps_deadline=True)
 
     async def _pegasus(self, call: ChatCall) -> ChatResult:
         answer, input_tokens = await self.runtime.invoke(
@@ -258,9 +261,8 @@ class LLMService:
         stream, route = await self._on_bedrock(
             call.route, lambda r: _retrying_without_betas(_on_route(call, r), self.runtime.invoke_stream)
         )
-        return ChatStream(
-            _anthropic_events(stream, anthropic.StreamReader(call.requested_model)), stream.aclose, route
-        )
+        events = _anthropic_events(stream, anthropic.StreamReader(call.requested_model), call.deadline)
+        return ChatStream(events, stream.aclose, route, keeps_deadline=True)
 
     async def count_tokens(self, call: MessagesCall) -> int:
         return await _retrying_without_betas(call, self.runtime.count_tokens)

@@ -136,6 +136,11 @@ class AnthropicEvent:
     text: str = ""
 
 
+class DeadlineReached(Exception):
+    """Raised by a stream that keeps the request deadline itself (the Bedrock wire, once per network read): the
+    deadline has come and nothing more will be read. `llm.deadline.until_deadline` turns it into `Truncated`."""
+
+
 @dataclass(slots=True)
 class Truncated:
     """The gateway cut the answer short (`cause`: `deadline`); what came before is the whole answer.

@@ -7,11 +7,13 @@ parser (prelude and message CRCs checked).
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import anyio
 import orjson
 from botocore.eventstream import EventStreamBuffer, ParserError
 
@@ -26,6 +28,7 @@ from pennyworth.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from pennyworth.llm.types import DeadlineReached
 from pennyworth.observability import get_logger
 from pennyworth.settings import Settings
 
@@ -109,11 +112,12 @@ class EventStream:
         self._chunks = chunks
         self._close = close
 
-    async def events(self) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    async def events(self, deadline: float | None = None) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """The stream's events; at `deadline` (a `time.monotonic()` instant) the read stops: `DeadlineReached`."""
         buffer = EventStreamBuffer()
         loads = orjson.loads
         try:
-            async for data in self._chunks:
+            while (data := await _read_before(self._chunks, deadline)) is not None:
                 buffer.add_data(data)
                 messages: Iterable[Any] = buffer  # botocore-stubs type its items as int
                 for message in messages:
@@ -133,6 +137,20 @@ class EventStream:
 
     async def aclose(self) -> None:
         self._close()
+
+
+async def _read_before(chunks: AsyncIterator[bytes], deadline: float | None) -> bytes | None:
+    """The next network read (None at the end), unless `deadline` comes first: then `DeadlineReached`.
+
+    One cancel scope per read rather than per event: when the gateway is the slower side a read carries many
+    events, and a scope costs more than the rest of an event's path (bench/deadline_bench.py)."""
+    if deadline is None:
+        return await anext(chunks, None)
+    left = deadline - time.monotonic()
+    if left > 0:
+        with anyio.move_on_after(left):
+            return await anext(chunks, None)
+    raise DeadlineReached
 
 
 def _payload_message(payload: bytes) -> str:
