@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -64,3 +65,11 @@ def test_chart_draws_a_bar_per_series_and_day_in_proportion() -> None:
 def test_chart_escapes_names() -> None:
     svg = charts.stacked_bars("t", ["2026-11-01"], [charts.Series("<script>", {"2026-11-01": 1.0})])
     assert "<script>" not in svg and "&lt;script&gt;" in svg
+
+
+def test_a_small_nonzero_bar_stays_visible() -> None:
+    day = "2026-11-01"
+    big, tiny = charts.Series("big", {day: 100_000.0}), charts.Series("tiny", {day: 0.01})
+    svg = charts.stacked_bars("Tokens", [day], [big, tiny])
+    heights = {name: float(h) for h, name in re.findall(r'height="([0-9.]+)" [^>]*data-series="(\w+)"', svg)}
+    assert heights["tiny"] >= charts.MIN_BAR and heights["big"] > heights["tiny"]

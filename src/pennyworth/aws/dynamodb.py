@@ -10,12 +10,12 @@ failed, `DynamoUnavailable` is raised: the caller decides what a missing control
 
 from __future__ import annotations
 
-import asyncio
 import random
 from decimal import Decimal
 from typing import Any, cast
 
 import aiohttp
+import anyio
 import orjson
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
@@ -101,7 +101,7 @@ class DynamoHttp:
         failure = "no attempt was made"
         attempt = 0
         try:
-            async with asyncio.timeout(self.deadline):
+            with anyio.fail_after(self.deadline):
                 while True:
                     attempt += 1
                     try:
@@ -125,7 +125,7 @@ class DynamoHttp:
                         raise DynamoUnavailable("NoCredentials", str(exc)) from exc
                     if attempt >= self._attempts:
                         break
-                    await asyncio.sleep(min(0.05 * 2**attempt, 1.0) * random.uniform(0.5, 1.0))
+                    await anyio.sleep(min(0.05 * 2**attempt, 1.0) * random.uniform(0.5, 1.0))
         except TimeoutError:
             failure = f"no answer within {self.deadline:g} s (last: {failure})"
         raise DynamoUnavailable("Unavailable", f"{operation} failed after {attempt} attempt(s): {failure}")

@@ -8,11 +8,11 @@ boto3's default session is not safe to create clients from in several worker thr
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from typing import Any
 
+import anyio
 import boto3
 
 from pennyworth.errors import UpstreamUnavailable
@@ -46,5 +46,5 @@ class SecretStore:
 
     async def api_key(self, arn: str) -> str:
         if arn not in self._cache:
-            self._cache[arn] = await asyncio.to_thread(self._fetch, arn)
+            self._cache[arn] = await anyio.to_thread.run_sync(self._fetch, arn)
         return self._cache[arn]

@@ -12,6 +12,7 @@ from html import escape
 # Colour-blind-safe qualitative palette (Okabe-Ito), repeated when there are more series.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 720, 220, 64, 28, 12
+MIN_BAR = 1.0  # px: the least height a bar with a nonzero value is drawn at
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def stacked_bars(title: str, days: list[str], series: list[Series], *, money: bo
             value = one.values.get(day, 0.0)
             if value <= 0:
                 continue
-            height = value / peak * plot_h
+            height = max(value / peak * plot_h, MIN_BAR)  # a small, nonzero figure stays visible
             y -= height
             parts.append(
                 f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{height:.1f}" '
