@@ -233,3 +233,25 @@ def test_deadline_before_the_first_token(short) -> None:
         message = stream.get_final_message()
     assert kinds[0] == "message_start" and kinds[-1] == "message_stop"
     assert message.stop_reason == "max_tokens" and message.content == []
+
+
+def test_deadline_while_the_stream_is_opening(short) -> None:
+    """Bedrock throttles and asks for 3 s; the deadline (1.5 s) comes first, during the retry wait: the answer
+    is still a well-formed one cut by the deadline (never a bare end, never a plain `stop`)."""
+    url, store, ledger = short
+    key_id, key = fresh_key(store, "deadline opening")
+    chunks = streamed_chat(url, key, "[[double:throttle_first=1]] [[double:retry_after=3]] opening streamed")
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == [
+        "length"
+    ]
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 0
+    assert one_row(ledger, key_id).completion_tokens == 0
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0, timeout=30)
+    raw = client.chat.completions.with_raw_response.create(
+        model="nova-pro",
+        messages=[
+            {"role": "user", "content": "[[double:throttle_first=1]] [[double:retry_after=3]] opening whole"}
+        ],
+    )
+    assert raw.headers["x-pennyworth-warning"].startswith("deadline; ")
+    assert raw.parse().choices[0].finish_reason == "length"

@@ -47,7 +47,11 @@ async def until_deadline(
             yield deadline_reached()
         return
     while True:
-        with anyio.move_on_after(seconds_left(deadline)) as scope:
+        left = seconds_left(deadline)
+        if left <= 0:  # checked before the read too: an event that is ready never reaches a checkpoint
+            yield deadline_reached()
+            return
+        with anyio.move_on_after(left) as scope:
             try:
                 event = await anext(events)
             except StopAsyncIteration:

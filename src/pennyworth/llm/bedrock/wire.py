@@ -7,6 +7,7 @@ parser (prelude and message CRCs checked).
 from __future__ import annotations
 
 import base64
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
@@ -54,12 +55,15 @@ class BedrockUnavailable(UpstreamUnavailable):
     """Bedrock said it is unavailable (`ServiceUnavailableException`, `ModelNotReadyException`)."""
 
 
+_EXCEPTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,63}")
+
+
 def bedrock_error(error_type: str, message: str, retry_after: str | None = None) -> GatewayError:
     """Our error for a Bedrock exception name (either `ThrottlingException` or `throttlingException`)."""
     name = error_type.split(":", 1)[0].strip()
     name = name[:1].upper() + name[1:]
     error = _error_for(name, message, retry_after)
-    error.upstream = name[:64]
+    error.upstream = name if _EXCEPTION_NAME.fullmatch(name) else "Unknown"  # logged: an identifier only
     return error
 
 
@@ -113,14 +117,21 @@ class EventStream:
         self._close = close
 
     async def events(self, deadline: float | None = None) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        """The stream's events; at `deadline` (a `time.monotonic()` instant) the read stops: `DeadlineReached`."""
+        """The stream's events; at `deadline` (a `time.monotonic()` instant) they stop: `DeadlineReached`.
+
+        The deadline bounds each network read (a cancel scope) and is checked again before each event a read
+        carried (a clock read): a slow consumer cannot relay a large read's events past it."""
         buffer = EventStreamBuffer()
         loads = orjson.loads
+        until = float("inf") if deadline is None else deadline
+        clock = time.monotonic
         try:
             while (data := await _read_before(self._chunks, deadline)) is not None:
                 buffer.add_data(data)
                 messages: Iterable[Any] = buffer  # botocore-stubs type its items as int
                 for message in messages:
+                    if clock() >= until:
+                        raise DeadlineReached
                     headers: dict[str, Any] = message.headers
                     if headers.get(":message-type") != "event":
                         raise bedrock_error(
