@@ -122,7 +122,7 @@ def test_thinking_replays_only_with_the_signature_given_for_its_text(double: Bed
     assert_refused(response, "messages.1.content.0: Invalid `signature` in `thinking` block")
     unsigned = {"type": "thinking", "thinking": text}
     response = invoke(double, "us.anthropic.claude-sonnet-5-5", tool_turn(unsigned))
-    assert_refused(response, "messages.1.content.0.signature: Field required")
+    assert_refused(response, "messages.1.content.0.thinking.signature: Field required")
 
 
 def test_redacted_thinking_replays_only_as_given(double: BedrockDouble) -> None:

@@ -236,14 +236,21 @@ def test_request_line_names_the_error_code_and_field_never_the_value(client, cap
     assert all(secret not in str(vars(r)) for r in caplog.records)
 
 
-def test_request_line_names_bedrocks_exception_when_bedrock_refused(client, caplog) -> None:
+@pytest.mark.parametrize(
+    ("exception", "status", "raised"),
+    [
+        ("ValidationException", 400, openai.BadRequestError),
+        ("ThrottlingException", 429, openai.RateLimitError),  # never mistaken for the key's own rate limit
+    ],
+)
+def test_request_line_names_bedrocks_exception_when_bedrock_refused(
+    client, caplog, exception: str, status: int, raised: type[Exception]
+) -> None:
     """A refusal that came from Bedrock is told apart from the gateway's own: the line names Bedrock's exception."""
-
     caplog.set_level(logging.INFO, logger="pennyworth")
-    with pytest.raises(openai.BadRequestError):
+    with pytest.raises(raised):
         client.chat.completions.create(
-            model="nova-pro",
-            messages=[{"role": "user", "content": "[[double:error=ValidationException]] hi"}],
+            model="nova-pro", messages=[{"role": "user", "content": f"[[double:error={exception}]] hi"}]
         )
-    (line,) = _request_lines(caplog, status=400)
-    assert line.error == "bedrock.ValidationException"
+    (line,) = _request_lines(caplog, status=status)
+    assert line.error == f"bedrock.{exception}"

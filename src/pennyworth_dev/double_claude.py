@@ -121,7 +121,7 @@ def _check_thinking_blocks(messages: list[dict[str, Any]]) -> None:
             if block.get("type") != "thinking":
                 continue
             if not block.get("signature"):
-                raise DoubleError("ValidationException", f"{where}.signature: Field required")
+                raise DoubleError("ValidationException", f"{where}.thinking.signature: Field required")
             if not hmac.compare_digest(
                 str(block["signature"]), sign_thinking(str(block.get("thinking", "")))
             ):

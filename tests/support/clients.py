@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -66,6 +67,16 @@ class _RequestLines(logging.Handler):
         self.requests: list[tuple[str, int]] = []
         self.errors: list[str] = []  # the error code (and field) of each refused request, for diagnosis
 
+    def settle(self, quiet: float = 0.3, limit: float = 3.0) -> None:
+        """Wait until no line has come for `quiet` seconds: the gateway writes a request's line after the
+        response went out, so the client can exit before its last line is logged."""
+        until = time.monotonic() + limit
+        while time.monotonic() < until:
+            seen = len(self.requests)
+            time.sleep(quiet)
+            if len(self.requests) == seen:
+                return
+
     def emit(self, record: logging.LogRecord) -> None:
         if record.getMessage() == "request" and getattr(record, "key_id", None) == self.key_id:
             self.requests.append((str(getattr(record, "path", "")), int(getattr(record, "status", 0))))
@@ -99,6 +110,7 @@ def _run(argv: list[str], env: dict[str, str], cwd: Path, api_key: str) -> Clien
             timeout=TIMEOUT_SECONDS,
             check=False,
         )
+        log.settle()
     return ClientRun(done.returncode, done.stdout, done.stderr, list(log.requests), list(log.errors))
 
 

@@ -148,7 +148,7 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
 
 
 async def _gateway_error(request: Request, exc: GatewayError) -> Response:
-    note_error(request, exc.code or (f"bedrock.{exc.upstream}" if exc.upstream else None), exc.param)
+    note_error(request, f"bedrock.{exc.upstream}" if exc.upstream else exc.code, exc.param)
     return error_response(exc, anthropic=_is_anthropic(request))
 
 
