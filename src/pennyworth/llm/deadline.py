@@ -62,9 +62,8 @@ async def until_deadline(
         yield event
 
 
-async def _no_events() -> AsyncIterator[StreamEvent]:
-    return
-    yield  # an async generator that yields nothing
+async def _cut_before_it_began() -> AsyncIterator[StreamEvent]:
+    yield deadline_reached()
 
 
 async def _nothing_to_close() -> None:
@@ -74,9 +73,10 @@ async def _nothing_to_close() -> None:
 async def open_before_deadline(
     opening: Callable[[], Awaitable[ChatStream]], deadline: float | None
 ) -> ChatStream:
-    """`opening()` unless the deadline comes first: then an empty stream (`until_deadline` ends it at once)."""
+    """`opening()` unless the deadline comes first: then a stream of one `Truncated` event, which keeps the
+    deadline itself (so no clock reading downstream decides whether it ends as cut)."""
     if deadline is None:
         return await opening()
     with anyio.move_on_after(seconds_left(deadline)):
         return await opening()
-    return ChatStream(_no_events(), _nothing_to_close)
+    return ChatStream(_cut_before_it_began(), _nothing_to_close, keeps_deadline=True)
