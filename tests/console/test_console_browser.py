@@ -60,11 +60,14 @@ def _shot(driver: object, name: str) -> None:
 
 
 def test_create_update_rotate_revoke_in_the_browser(browser, console: Console, console_url: str) -> None:
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    wait = WebDriverWait(browser, 20)
+    # A lookup made while a submitted form's page replaces the old one can meet a transient driver error
+    # ("Node with given id does not belong to the document"); the wait polls on through it.
+    wait = WebDriverWait(browser, 20, ignored_exceptions=(WebDriverException,))
     browser.get(console_url)
     assert "token" not in browser.current_url  # traded for a cookie, gone from the address bar
     form = browser.find_element(By.ID, "create-key")
@@ -72,6 +75,7 @@ def test_create_update_rotate_revoke_in_the_browser(browser, console: Console, c
     form.find_element(By.NAME, "owner").send_keys("ops@example.com")
     form.find_element(By.NAME, "budget").send_keys("12.5")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(expected_conditions.staleness_of(form))  # the answer page has replaced the form's
     secret = wait.until(expected_conditions.presence_of_element_located((By.ID, "secret"))).text
     assert secret.startswith("pw-")
     browser.find_element(By.ID, "copy").click()
@@ -86,6 +90,7 @@ def test_create_update_rotate_revoke_in_the_browser(browser, console: Console, c
     rpm.clear()
     rpm.send_keys("42")
     update.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(expected_conditions.staleness_of(update))
     wait.until(expected_conditions.text_to_be_present_in_element((By.CSS_SELECTOR, ".facts"), "42 rpm"))
     assert console.store.get(key_id, consistent=True).rpm == 42
 
