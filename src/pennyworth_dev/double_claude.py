@@ -12,11 +12,17 @@ message that uses a tool opens with one. CountTokens validates the InvokeModel b
 from __future__ import annotations
 
 import base64
-import hmac
 import json
 from typing import Any
 
-from pennyworth_dev.double_rules import THINKING_FIRST, redacted_data, redacted_is_ours, sign_thinking
+from pennyworth_dev.double_rules import (
+    last_assistant,
+    redacted_data,
+    redacted_problem,
+    sign_thinking,
+    signature_problem,
+    thinking_first_problem,
+)
 from pennyworth_dev.double_script import (
     DoubleError,
     directives_in,
@@ -114,37 +120,26 @@ def _check_thinking_blocks(messages: list[dict[str, Any]]) -> None:
         content = message.get("content")
         for b_index, block in enumerate(content if isinstance(content, list) else []):
             where = f"messages.{m_index}.content.{b_index}"
-            if block.get("type") == "redacted_thinking" and not redacted_is_ours(str(block.get("data", ""))):
-                raise DoubleError(
-                    "ValidationException", f"{where}: Invalid `data` in `redacted_thinking` block"
-                )
-            if block.get("type") != "thinking":
-                continue
-            if not block.get("signature"):
-                raise DoubleError("ValidationException", f"{where}.thinking.signature: Field required")
-            if not hmac.compare_digest(
-                str(block["signature"]), sign_thinking(str(block.get("thinking", "")))
-            ):
-                raise DoubleError("ValidationException", f"{where}: Invalid `signature` in `thinking` block")
+            problem = None
+            if block.get("type") == "redacted_thinking":
+                problem = redacted_problem(where, str(block.get("data", "")))
+            elif block.get("type") == "thinking":
+                problem = signature_problem(where, str(block.get("thinking", "")), block.get("signature"))
+            if problem is not None:
+                raise DoubleError("ValidationException", problem)
 
 
 def _check_thinking_first(messages: list[dict[str, Any]]) -> None:
     """With thinking on, the final assistant message, if it uses a tool, must open with a reasoning block."""
-    final = next(
-        ((i, m) for i, m in reversed(list(enumerate(messages))) if m.get("role") == "assistant"), None
-    )
-    if final is None or not isinstance(final[1].get("content"), list):
+    final = last_assistant(messages)
+    if final is None:
         return
-    index, content = final[0], final[1]["content"]
+    index, content = final
     if not any(block.get("type") == "tool_use" for block in content):
         return
     found = content[0].get("type", "text")
-    if found in ("thinking", "redacted_thinking"):
-        return
-    raise DoubleError(
-        "ValidationException",
-        f"messages.{index}.content.0.type: {THINKING_FIRST.replace('`tool_use`', f'`{found}`', 1)}",
-    )
+    if found not in ("thinking", "redacted_thinking"):
+        raise DoubleError("ValidationException", thinking_first_problem(index, found))
 
 
 _SOURCES = {"image": {"base64"}, "document": {"base64", "text", "content"}}

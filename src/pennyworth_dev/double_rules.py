@@ -69,8 +69,7 @@ def redacted_data() -> str:
     return base64.b64encode(_REDACTED_PREFIX + nonce + tag).decode()
 
 
-def redacted_is_ours(data: str) -> bool:
-    """Whether `data` is redacted thinking this double produced (and nobody altered)."""
+def _redacted_is_ours(data: str) -> bool:
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
@@ -80,6 +79,37 @@ def redacted_is_ours(data: str) -> bool:
     nonce, tag = raw[len(_REDACTED_PREFIX) : -32], raw[-32:]
     expected = hmac.new(_SIGNING_KEY, _REDACTED_PREFIX + nonce, hashlib.sha256).digest()
     return hmac.compare_digest(tag, expected)
+
+
+# --- Claude's replay rules, worded as Claude words them (shared by Converse and Claude's own format) ----------
+
+
+def signature_problem(where: str, text: str, signature: Any) -> str | None:
+    """What Claude says of a replayed thinking block whose signature is missing or not the one given its text."""
+    if not signature:
+        return f"{where}.thinking.signature: Field required"
+    if not hmac.compare_digest(str(signature), sign_thinking(text)):
+        return f"{where}: Invalid `signature` in `thinking` block"
+    return None
+
+
+def redacted_problem(where: str, data: str) -> str | None:
+    """What Claude says of replayed redacted thinking the double did not produce (or that was altered)."""
+    return None if _redacted_is_ours(data) else f"{where}: Invalid `data` in `redacted_thinking` block"
+
+
+def last_assistant(messages: list[dict[str, Any]]) -> tuple[int, list[Any]] | None:
+    """The index and content blocks of the final assistant message (none for text-only content)."""
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].get("role") == "assistant":
+            content = messages[index].get("content")
+            return index, content if isinstance(content, list) else []
+    return None
+
+
+def thinking_first_problem(index: int, found: str) -> str:
+    """Claude's refusal of a final tool-use turn that opens with `found` instead of a thinking block."""
+    return f"messages.{index}.content.0.type: {THINKING_FIRST.replace('`tool_use`', f'`{found}`', 1)}"
 
 
 # --- the rules ----------------------------------------------------------------------------------------------
@@ -147,15 +177,12 @@ def _image_kind(raw: bytes) -> str | None:
 def _check_reasoning(reasoning: dict[str, Any], m_index: int, b_index: int) -> None:
     where = f"messages.{m_index}.content.{b_index}"
     if "redactedContent" in reasoning:
-        if not redacted_is_ours(str(reasoning["redactedContent"])):
-            raise RuleViolation(f"{MODEL_ERRORS}{where}: Invalid `data` in `redacted_thinking` block")
-        return
-    text_block = reasoning.get("reasoningText") or {}
-    signature = text_block.get("signature")
-    if not signature:
-        raise RuleViolation(f"{MODEL_ERRORS}{where}.thinking.signature: Field required")
-    if not hmac.compare_digest(str(signature), sign_thinking(str(text_block.get("text", "")))):
-        raise RuleViolation(f"{MODEL_ERRORS}{where}: Invalid `signature` in `thinking` block")
+        problem = redacted_problem(where, str(reasoning["redactedContent"]))
+    else:
+        text_block = reasoning.get("reasoningText") or {}
+        problem = signature_problem(where, str(text_block.get("text", "")), text_block.get("signature"))
+    if problem is not None:
+        raise RuleViolation(f"{MODEL_ERRORS}{problem}")
 
 
 def _check_tools(config: dict[str, Any] | None) -> None:
@@ -256,19 +283,14 @@ def _thinking_on(body: dict[str, Any]) -> bool:
 
 def _check_thinking_first(messages: list[dict[str, Any]]) -> None:
     """The final assistant message, if it holds toolUse, must open with a reasoning block."""
-    final = next(
-        ((i, m) for i, m in reversed(list(enumerate(messages))) if m.get("role") == "assistant"), None
-    )
+    final = last_assistant(messages)
     if final is None:
         return
-    index, message = final
-    content = message.get("content") or []
+    index, content = final
     if not any("toolUse" in block for block in content):
         return
-    if content and "reasoningContent" in content[0]:
+    if "reasoningContent" in content[0]:
         return
-    first = next(iter(content[0]), "text") if content else "text"
+    first = next(iter(content[0]), "text")
     found = {"toolUse": "tool_use", "text": "text"}.get(first, first)
-    raise RuleViolation(
-        f"{MODEL_ERRORS}messages.{index}.content.0.type: {THINKING_FIRST.replace('`tool_use`', f'`{found}`', 1)}"
-    )
+    raise RuleViolation(f"{MODEL_ERRORS}{thinking_first_problem(index, found)}")
